@@ -1,0 +1,27 @@
+"""Node-level observability for LangGraph pipelines.
+
+Every node execution leaves one JSON line: how long it took, the tokens it
+spent and on which model, the state that went in and came out, and how it
+failed.
+
+Example:
+    >>> from editorial_ai.observability import read_node_logs
+    >>> read_node_logs("no-such-thread")
+    []
+"""
+
+from .collector import harvest_tokens, record_token_usage, reset_token_collector
+from .models import NodeRunLog, PipelineRunSummary, TokenUsage
+from .storage import append_node_log, list_threads, read_node_logs
+
+__all__ = [
+    "NodeRunLog",
+    "PipelineRunSummary",
+    "TokenUsage",
+    "append_node_log",
+    "harvest_tokens",
+    "list_threads",
+    "read_node_logs",
+    "record_token_usage",
+    "reset_token_collector",
+]

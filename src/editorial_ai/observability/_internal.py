@@ -1,0 +1,122 @@
+"""The one internal-error guard: failures of ours never reach the pipeline.
+
+Everything the library does on behalf of a user's node (snapshotting, token
+bookkeeping, writing a line) runs under :func:`guard` or reports through
+:func:`warn_failure`. A failure becomes a warning on the
+``editorial_ai.observability`` logger and the pipeline goes on.
+
+Repeats are counted, not logged: the same kind of failure is logged on its
+1st, 2nd, 3rd, 10th, 100th, 1,000th ... occurrence, so 1,000 identical failures
+give 6 warnings and a million give 9.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+logger = logging.getLogger("editorial_ai.observability")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_counts: dict[str, int] = {}
+_counts_lock = threading.Lock()
+
+
+def _should_log(count: int) -> bool:
+    if count <= 3:
+        return True
+    while count % 10 == 0:
+        count //= 10
+    return count == 1
+
+
+def warn_failure(kind: str, message: str, *args: object) -> None:
+    """Log ``message`` as a warning unless this ``kind`` has been logged a lot.
+
+    Args:
+        kind: what failed, e.g. ``"append:ENOSPC"``; repeats of one kind are
+            counted together.
+        message: ``%``-style format string, formatted with ``args``.
+        *args: the format arguments.
+
+    Example:
+        >>> warn_failure("append:EACCES", "cannot write %s", "/logs/t.jsonl")
+    """
+    with _counts_lock:
+        count = _counts.get(kind, 0) + 1
+        _counts[kind] = count
+    if not _should_log(count):
+        return
+    suffix = "" if count == 1 else " (seen %d times)" % count
+    try:
+        logger.warning(message + suffix, *args)
+    except Exception:  # a broken logging handler must not break the node
+        pass
+
+
+def reset_warning_counts() -> None:
+    """Forget how often each failure was seen (for tests and long runs)."""
+    with _counts_lock:
+        _counts.clear()
+
+
+@contextmanager
+def guard(kind: str) -> Iterator[None]:
+    """Swallow an ``Exception`` raised inside, reporting it as one warning.
+
+    ``BaseException`` (``KeyboardInterrupt``, ``SystemExit``,
+    ``CancelledError``) passes through: those belong to the user.
+
+    Example:
+        >>> with guard("snapshot"):
+        ...     1 / 0
+    """
+    try:
+        yield
+    except Exception as exc:
+        warn_failure(
+            "%s:%s" % (kind, type(exc).__name__),
+            "%s failed: %s: %s; the pipeline is unaffected",
+            kind,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def guarded(kind: str, default: _R) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Decorator form of :func:`guard`: on failure, return ``default``.
+
+    Example:
+        >>> @guarded("parse", default=None)
+        ... def parse(text: str) -> int | None:
+        ...     return int(text)
+    """
+
+    def decorate(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(fn)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            with guard(kind):
+                return fn(*args, **kwargs)
+            return default
+
+        return wrapper
+
+    return decorate
+
+
+def _after_fork_in_child() -> None:
+    # A fork taken while another thread held this lock would leave the child
+    # unable to ever warn again; a fresh lock restores it.
+    global _counts_lock
+    _counts_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

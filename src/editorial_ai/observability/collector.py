@@ -1,0 +1,212 @@
+"""The token collector: which LLM calls belong to the node that is running.
+
+Each node execution gets its own collector, held in a ``ContextVar``. The
+variable holds a mutable collector object rather than a list that is replaced,
+so an LLM call made on a thread pool that copies the context (LangChain's
+executors do, and so does ``asyncio.to_thread``) appends to the same node's
+collector, while two nodes running at once (threads of one superstep, asyncio
+tasks) each hold their own and never see the other's tokens.
+
+``record_token_usage`` where no collector was set up (no
+``reset_token_collector()`` in this context and no wrapped node running) is
+dropped with a debug log: it never raises and never reaches a later node.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+
+from ._internal import guard, warn_failure
+from .models import TokenUsage
+
+_debug = logging.getLogger("editorial_ai.observability").debug
+
+
+@dataclass(slots=True)
+class TokenCollector:
+    """The LLM calls of one node execution, counted once per LLM run id."""
+
+    usages: list[TokenUsage] = field(default_factory=list)
+    seen_run_ids: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
+        """Add one call; ``False`` if a call with this ``run_id`` was counted."""
+        if run_id is None:
+            self.usages.append(usage)
+            return True
+        with self.lock:
+            if run_id in self.seen_run_ids:
+                return False
+            self.seen_run_ids.add(run_id)
+            self.usages.append(usage)
+        return True
+
+    def harvest(self) -> list[TokenUsage]:
+        """Return the calls counted so far and start over."""
+        with self.lock:
+            usages, self.usages = self.usages, []
+        return usages
+
+
+_current: ContextVar[TokenCollector | None] = ContextVar(
+    "editorial_ai_observability_token_collector", default=None
+)
+
+
+def current_collector() -> TokenCollector | None:
+    """The collector of the node running in this context, if any."""
+    return _current.get()
+
+
+def start_collector() -> tuple[TokenCollector, Token[TokenCollector | None]]:
+    """Give this context a fresh collector; pass the token to
+    :func:`restore_collector` when the node ends (nested nodes restore their
+    parent's collector)."""
+    collector = TokenCollector()
+    return collector, _current.set(collector)
+
+
+def restore_collector(token: Token[TokenCollector | None]) -> None:
+    """Undo :func:`start_collector`."""
+    try:
+        _current.reset(token)
+    except ValueError:
+        # The token was made in another context (a generator node resumed
+        # elsewhere): leave this context's collector empty instead.
+        _current.set(None)
+
+
+def reset_token_collector() -> None:
+    """Start collecting token usage for a new node in this context.
+
+    Example:
+        >>> reset_token_collector()
+        >>> record_token_usage(10, 5, 15, model_name="gpt-4o-mini")
+        >>> [u.total_tokens for u in harvest_tokens()]
+        [15]
+    """
+    _current.set(TokenCollector())
+
+
+def _count(value: object, name: str) -> int:
+    if value is None:
+        return 0
+    number: int
+    if isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value):
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        warn_failure(
+            "record_token_usage:" + name,
+            "record_token_usage: %s=%r is not a token count; counted as 0",
+            name,
+            value,
+        )
+        return 0
+    if number < 0:
+        warn_failure(
+            "record_token_usage:" + name,
+            "record_token_usage: %s=%r is negative; counted as 0",
+            name,
+            value,
+        )
+        return 0
+    return number
+
+
+def make_usage(
+    prompt_tokens: object,
+    completion_tokens: object,
+    total_tokens: object,
+    model_name: object = None,
+    prompt_chars: object = 0,
+    usage_reported: bool = True,
+) -> TokenUsage:
+    """Build a ``TokenUsage`` from untrusted values, never raising."""
+    name: str | None
+    if model_name is None or isinstance(model_name, str):
+        name = model_name or None
+    else:
+        name = str(model_name)
+    return TokenUsage(
+        prompt_tokens=_count(prompt_tokens, "prompt_tokens"),
+        completion_tokens=_count(completion_tokens, "completion_tokens"),
+        total_tokens=_count(total_tokens, "total_tokens"),
+        model_name=name,
+        prompt_chars=_count(prompt_chars, "prompt_chars"),
+        usage_reported=usage_reported,
+    )
+
+
+def record_token_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    total_tokens: int,
+    model_name: str | None = None,
+    *,
+    prompt_chars: int = 0,
+    run_id: str | None = None,
+    usage_reported: bool = True,
+) -> None:
+    """Count one LLM call against the node running in this context.
+
+    Never raises: ``None``, negative or non-numeric counts are counted as 0
+    (with a warning); outside any node the call is dropped.
+
+    Args:
+        prompt_tokens: input tokens the provider reported.
+        completion_tokens: output tokens the provider reported.
+        total_tokens: total tokens; 0 means prompt + completion.
+        model_name: the model that served the call, if known.
+        prompt_chars: characters of prompt text sent.
+        run_id: the LLM call's run id; a second record with the same id in
+            the same node is ignored.
+        usage_reported: ``False`` for a call whose provider reported no usage.
+
+    Example:
+        >>> reset_token_collector()
+        >>> record_token_usage(100, 20, 120, "claude-sonnet-4-5", prompt_chars=412)
+        >>> harvest_tokens()[0].prompt_chars
+        412
+    """
+    with guard("record_token_usage"):
+        collector = _current.get()
+        if collector is None:
+            _debug("record_token_usage outside any node: dropped")
+            return
+        collector.add(
+            make_usage(
+                prompt_tokens,
+                completion_tokens,
+                total_tokens,
+                model_name,
+                prompt_chars,
+                usage_reported,
+            ),
+            run_id,
+        )
+
+
+def harvest_tokens() -> list[TokenUsage]:
+    """Return this node's token usage so far and clear it.
+
+    Example:
+        >>> reset_token_collector()
+        >>> record_token_usage(1, 2, 3)
+        >>> len(harvest_tokens()), len(harvest_tokens())
+        (1, 0)
+    """
+    collector = _current.get()
+    if collector is None:
+        return []
+    return collector.harvest()

