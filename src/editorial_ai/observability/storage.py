@@ -1,6 +1,7 @@
 """JSONL storage: one file per thread, one line per node run, nothing lost.
 
-Writing. A line is one ``os.write`` on a descriptor opened with ``O_APPEND``.
+Writing. A line is one ``os.write`` on a descriptor opened with ``O_APPEND``,
+under an exclusive ``flock`` of the file.
 On Linux and macOS an append of one ``write`` to a regular file lands whole at
 the end of the file, so lines written at once by threads and by separate
 processes never interleave, whatever their size (we measured 1.5 M concurrent
@@ -33,10 +34,12 @@ keeps only lines of the id asked for.
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import re
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,10 +54,12 @@ from .models import NodeRunLog
 
 SUFFIX = ".jsonl"
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_STEM = 200
 _HASHED_PREFIX = 120
+# O_RDWR, not O_WRONLY: the writer reads the file's last byte (torn line check).
 _WRITE_FLAGS = (
-    os.O_WRONLY
+    os.O_RDWR
     | os.O_APPEND
     | os.O_CREAT
     | os.O_NONBLOCK
@@ -76,7 +81,9 @@ def thread_file_stem(thread_id: str) -> str:
     """
     if _PLAIN.fullmatch(thread_id):
         return thread_id
-    raw = thread_id.encode("utf-8", "surrogatepass")
+    # A lone surrogate cannot be stored in a strict JSON line, so the record
+    # holds U+FFFD in its place; name the file after that same spelling.
+    raw = _SURROGATE.sub("\ufffd", thread_id).encode("utf-8")
     encoded = quote_from_bytes(raw, safe="").replace("~", "%7E")
     if len(encoded) + 1 <= _MAX_STEM:
         return "~" + encoded
@@ -95,7 +102,7 @@ def thread_id_from_stem(stem: str) -> str | None:
     if not stem.startswith("~") or "~" in stem[1:]:
         return None
     try:
-        thread_id = unquote_to_bytes(stem[1:]).decode("utf-8", "surrogatepass")
+        thread_id = unquote_to_bytes(stem[1:]).decode("utf-8")
     except UnicodeDecodeError:
         return None
     return thread_id if thread_file_stem(thread_id) == stem else None
@@ -128,9 +135,6 @@ def thread_log_path(
 
 
 # -- writing ------------------------------------------------------------------
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clean(value: Any, seen: set[int]) -> Any:
@@ -183,6 +187,34 @@ def encode_line(log: NodeRunLog) -> bytes:
     return to_json(data, inf_nan_mode="null", fallback=_safe_repr) + b"\n"
 
 
+_LOCK_WAIT_S = 2.0
+
+
+def _lock(fd: int) -> None:
+    """Hold an exclusive ``flock`` on ``fd`` (released when it is closed).
+
+    The append itself is atomic without it; the lock makes the torn-line check
+    and the write one step, so a writer never mistakes another writer's line in
+    progress for a torn one. A holder that stays stuck (a stopped process)
+    costs at most ``_LOCK_WAIT_S``: then we append without the lock.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    delay = 0.0001
+    while time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            continue
+
+
 def _append_line(path: str, directory: Path, line: bytes) -> None:
     try:
         fd = os.open(path, _WRITE_FLAGS, 0o644)
@@ -191,6 +223,7 @@ def _append_line(path: str, directory: Path, line: bytes) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, _WRITE_FLAGS, 0o644)
     try:
+        _lock(fd)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
@@ -322,15 +355,17 @@ def read_node_logs(thread_id: str) -> list[NodeRunLog]:
     except OSError as exc:
         warn_failure(
             "read:" + errno.errorcode.get(exc.errno or 0, "OSError"),
-            "could not read %s: %s",
+            "could not read %s: [%s] %s",
             path,
+            errno.errorcode.get(exc.errno or 0, "OSError"),
             exc.strerror or exc,
         )
         return []
     if data is None:
         return []
     with guard("read_node_logs"):
-        return list(parse_lines(data, thread_id, str(path)))
+        wanted = _SURROGATE.sub("\ufffd", thread_id)
+        return list(parse_lines(data, wanted, str(path)))
     return []
 
 
@@ -360,8 +395,9 @@ def list_threads() -> list[str]:
     except OSError as exc:
         warn_failure(
             "list:" + errno.errorcode.get(exc.errno or 0, "OSError"),
-            "could not list %s: %s",
+            "could not list %s: [%s] %s",
             directory,
+            errno.errorcode.get(exc.errno or 0, "OSError"),
             exc.strerror or exc,
         )
         return []

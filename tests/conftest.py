@@ -1,0 +1,59 @@
+"""Shared fixtures: every test writes to its own log directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from editorial_ai.observability import NodeRunLog, TokenUsage
+from editorial_ai.observability._internal import reset_warning_counts
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh ``$EDITORIAL_AI_LOG_DIR`` and fresh warning counters per test."""
+    directory = tmp_path / "logs"
+    monkeypatch.setenv("EDITORIAL_AI_LOG_DIR", str(directory))
+    reset_warning_counts()
+    yield directory
+    reset_warning_counts()
+
+
+def make_log(
+    thread_id: str = "t1",
+    node_name: str = "draft",
+    *,
+    status: str = "success",
+    start_ms: float = 0.0,
+    duration_ms: float = 10.0,
+    tokens: tuple[int, int] | None = (10, 5),
+    **extra: Any,
+) -> NodeRunLog:
+    """A NodeRunLog at a fixed clock, for exact comparisons."""
+    started = T0 + timedelta(milliseconds=start_ms)
+    usage = (
+        []
+        if tokens is None
+        else [
+            TokenUsage(
+                prompt_tokens=tokens[0],
+                completion_tokens=tokens[1],
+                model_name="gpt-4o-mini",
+            )
+        ]
+    )
+    return NodeRunLog(
+        thread_id=thread_id,
+        node_name=node_name,
+        status=status,  # type: ignore[arg-type]
+        started_at=started,
+        ended_at=started + timedelta(milliseconds=duration_ms),
+        token_usage=usage,
+        **extra,
+    )

@@ -1,0 +1,64 @@
+"""The public surface: names exported, and nothing heavy imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import editorial_ai.observability as obs
+
+from ._proc import SRC
+
+PUBLIC = [
+    "NodeRunLog",
+    "PipelineRunSummary",
+    "TokenUsage",
+    "append_node_log",
+    "harvest_tokens",
+    "list_threads",
+    "read_node_logs",
+    "record_token_usage",
+    "reset_token_collector",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """__all__ lists exactly the public names, sorted, all importable."""
+    assert obs.__all__ == sorted(PUBLIC)
+    for name in obs.__all__:
+        assert getattr(obs, name).__doc__, name
+
+
+def test_plan_import_line() -> None:
+    """The plan's verification import works (plan step 1)."""
+    code = (
+        "from editorial_ai.observability import NodeRunLog, TokenUsage, "
+        "PipelineRunSummary, record_token_usage, harvest_tokens, append_node_log, "
+        "read_node_logs; print('OK')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": SRC},
+        check=True,
+    )
+    assert out.stdout.strip() == "OK"
+
+
+def test_import_loads_no_server_or_otel() -> None:
+    """Importing the package loads neither FastAPI, uvicorn nor OpenTelemetry."""
+    code = (
+        "import sys, editorial_ai.observability\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'uvicorn', 'starlette', 'opentelemetry')]\n"
+        "print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": SRC},
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
