@@ -782,6 +782,21 @@ def test_options_compare_by_value() -> None:
     assert SnapshotOptions(redact_keys=("a",)) == SnapshotOptions(redact_keys=("a",))
 
 
+def test_options_are_hashable() -> None:
+    """Options with state_keys can be dict keys; equal options hash alike."""
+    first = SnapshotOptions(state_keys={"a": "drop"})
+    second = SnapshotOptions(state_keys={"a": "drop"})
+    assert {first: 1}[second] == 1
+
+
+def test_options_replace_keeps_validation() -> None:
+    """dataclasses.replace builds new, validated options."""
+    options = dataclasses.replace(DEFAULT_OPTIONS, max_bytes=None)
+    assert options.max_bytes is None
+    with pytest.raises(ValueError):
+        dataclasses.replace(DEFAULT_OPTIONS, max_bytes=-5)
+
+
 # -- failures -----------------------------------------------------------------
 
 

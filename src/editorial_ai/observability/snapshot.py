@@ -231,7 +231,9 @@ class SnapshotOptions:
     redact: bool = True
     redact_keys: tuple[str, ...] = ()
     mask: Callable[[str, Any], Any] | None = None
-    state_keys: Mapping[str, KeyPolicy] = field(default_factory=dict)
+    # Left out of the hash (a mapping has none) but compared: options stay
+    # usable as dict keys, and equal options still hash alike.
+    state_keys: Mapping[str, KeyPolicy] = field(default_factory=dict, hash=False)
     _plan: _Plan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
