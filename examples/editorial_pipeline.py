@@ -1,59 +1,180 @@
-"""Record three node runs by hand and read them back.
+"""An editorial pipeline, instrumented: curation -> sources -> draft -> review
+loop -> human approval -> publish.
 
-Run: python examples/editorial_pipeline.py
+Every node is decorated with ``node_wrapper`` and one
+``TokenUsageCallbackHandler`` is registered on the graph run. The LLM calls are
+served by LangChain's fake chat model, reporting token usage the way real
+providers do, so this runs offline in about a second.
+
+Run:  python examples/editorial_pipeline.py   (logs go to $EDITORIAL_AI_LOG_DIR
+or ./data/logs)
 """
 
 from __future__ import annotations
 
-import time
+import operator
 import uuid
-from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+from typing_extensions import TypedDict
 
 from editorial_ai.observability import (
-    NodeRunLog,
     PipelineRunSummary,
-    append_node_log,
-    harvest_tokens,
+    TokenUsageCallbackHandler,
+    node_wrapper,
     read_node_logs,
-    record_token_usage,
-    reset_token_collector,
 )
 from editorial_ai.observability.storage import thread_log_path
 
 
-def run_node(thread_id: str, name: str, state: dict[str, str]) -> dict[str, str]:
-    reset_token_collector()
-    started = datetime.now(UTC)
-    clock = time.perf_counter_ns()
-    record_token_usage(120, 40, 160, "gpt-4o-mini", prompt_chars=480)
-    update = {name: "done: " + state.get("topic", "")}
-    elapsed = timedelta(microseconds=(time.perf_counter_ns() - clock) // 1000)
-    append_node_log(
-        NodeRunLog(
-            thread_id=thread_id,
-            node_name=name,
-            status="success",
-            started_at=started,
-            ended_at=started + elapsed,
-            token_usage=harvest_tokens(),
-            input_state=state,
-            output_state=update,
+def fake_llm(model: str, *answers: tuple[str, int, int]) -> GenericFakeChatModel:
+    """A chat model that answers in turn and reports usage like a provider."""
+    return GenericFakeChatModel(
+        messages=iter(
+            AIMessage(
+                content=text,
+                usage_metadata={
+                    "input_tokens": prompt,
+                    "output_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+                response_metadata={"model_name": model},
+            )
+            for text, prompt, completion in answers
         )
     )
-    return update
+
+
+CURATOR = fake_llm("gpt-4o-mini", ("Angle: how local newsrooms use AI for fact-checking", 412, 38))
+NEWS = fake_llm("gpt-4o-mini", ("3 recent reports on newsroom AI tools", 655, 120))
+RESEARCH = fake_llm("gemini-2.5-flash", ("2 studies on automated fact-checking accuracy", 903, 164))
+WRITER = fake_llm(
+    "claude-sonnet-4-5",
+    ("Draft v1: Newsrooms are quietly adopting AI...", 1840, 950),
+    ("Draft v2: Across local newsrooms, AI now checks facts...", 2310, 1020),
+)
+EDITOR = fake_llm(
+    "gpt-4.1",
+    ("REVISE: the lede buries the news; cite the 2024 study", 1530, 64),
+    ("APPROVE: clear, sourced, ready for the desk", 1610, 22),
+)
+
+
+class Article(TypedDict, total=False):
+    topic: str
+    angle: str
+    sources: Annotated[list[str], operator.add]
+    draft: str
+    review: str
+    revisions: int
+    approved: bool
+    published_url: str
+
+
+@node_wrapper
+def curation(state: Article) -> dict[str, Any]:
+    angle = CURATOR.invoke(f"Find a timely angle on: {state['topic']}")
+    return {"angle": angle.content}
+
+
+@node_wrapper
+def source_news(state: Article) -> dict[str, Any]:
+    found = NEWS.invoke(f"Recent news for: {state['angle']}")
+    return {"sources": [f"news: {found.content}"]}
+
+
+@node_wrapper
+async def source_research(state: Article) -> dict[str, Any]:
+    found = await RESEARCH.ainvoke(f"Academic research for: {state['angle']}")
+    return {"sources": [f"research: {found.content}"]}
+
+
+@node_wrapper
+def editorial(state: Article) -> dict[str, Any]:
+    notes = state.get("review", "")
+    draft = WRITER.invoke(
+        f"Write about {state['angle']} using {state['sources']}. Notes: {notes}"
+    )
+    return {"draft": draft.content, "revisions": state.get("revisions", 0) + 1}
+
+
+@node_wrapper
+def review(state: Article) -> dict[str, Any]:
+    verdict = EDITOR.invoke(f"Review this draft:\n{state['draft']}")
+    return {"review": verdict.content}
+
+
+def after_review(state: Article) -> str:
+    if state["review"].startswith("REVISE") and state["revisions"] < 3:
+        return "editorial"
+    return "approval"
+
+
+@node_wrapper
+def approval(state: Article) -> dict[str, Any]:
+    decision = interrupt({"question": "Publish this draft?", "draft": state["draft"]})
+    return {"approved": bool(decision.get("approved"))}
+
+
+@node_wrapper(skip_if=lambda state: not state.get("approved"))
+def publish(state: Article, config: RunnableConfig) -> dict[str, Any]:
+    slug = state["angle"].lower().replace(" ", "-")[:40]
+    return {"published_url": f"https://news.example/{slug}"}
+
+
+def build_graph() -> Any:
+    builder = StateGraph(Article)
+    for node in (curation, source_news, source_research, editorial, review):
+        builder.add_node(node)
+    builder.add_node(approval).add_node(publish)
+    builder.add_edge(START, "curation")
+    builder.add_edge("curation", "source_news").add_edge("curation", "source_research")
+    builder.add_edge(["source_news", "source_research"], "editorial")
+    builder.add_edge("editorial", "review")
+    builder.add_conditional_edges("review", after_review, ["editorial", "approval"])
+    builder.add_edge("approval", "publish").add_edge("publish", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+def print_table(thread_id: str) -> None:
+    logs = sorted(read_node_logs(thread_id), key=lambda log: log.started_at)
+    print(f"{'node':<16}{'step':>5}  {'status':<12}{'ms':>8}{'tokens':>8}  model")
+    for log in logs:
+        models = ",".join(sorted({u.model_name or "?" for u in log.token_usage}))
+        print(
+            f"{log.node_name:<16}{log.step or 0:>5}  {log.status:<12}"
+            f"{log.duration_ms:>8.2f}{log.total_tokens:>8}  {models or '-'}"
+        )
+    summary = PipelineRunSummary.from_logs(thread_id, logs)
+    print(
+        f"\n{summary.status}: {summary.node_count} node runs, "
+        f"{summary.total_tokens} tokens "
+        f"({summary.total_prompt_tokens} in / {summary.total_completion_tokens} out)"
+    )
 
 
 def main() -> None:
-    thread_id = str(uuid.uuid4())
-    state = {"topic": "AI in the newsroom"}
-    for name in ("curation", "source", "editorial"):
-        state.update(run_node(thread_id, name, state))
-    logs = read_node_logs(thread_id)
-    print("logs written to", thread_log_path(thread_id))
-    for log in logs:
-        print(f"{log.node_name:<12} {log.status:<8} {log.total_tokens:>6} tokens")
-    summary = PipelineRunSummary.from_logs(thread_id, logs)
-    print(f"{summary.status}: {summary.node_count} nodes, {summary.total_tokens} tokens")
+    import asyncio
+
+    graph = build_graph()
+    thread_id = f"editorial-{uuid.uuid4()}"
+    config: RunnableConfig = {
+        "configurable": {"thread_id": thread_id},
+        "callbacks": [TokenUsageCallbackHandler()],
+    }
+    paused = asyncio.run(graph.ainvoke({"topic": "AI in local newsrooms"}, config))
+    question = paused["__interrupt__"][0].value["question"]
+    print(f"paused for a human: {question!r} -> answering yes")
+    final = asyncio.run(graph.ainvoke(Command(resume={"approved": True}), config))
+    print(f"published: {final['published_url']}\n")
+    print(f"logs: {thread_log_path(thread_id)}\n")
+    print_table(thread_id)
 
 
 if __name__ == "__main__":

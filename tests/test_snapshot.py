@@ -884,3 +884,14 @@ json_values = st.recursive(
 def test_json_data_is_kept_as_it_is(value: Any) -> None:
     """Data already strict JSON (no secret keys) comes back equal, unbounded."""
     assert snapshot_state({"v": value}, UNBOUNDED) == {"v": value}
+
+
+def test_shared_substructures_without_a_bound_stop() -> None:
+    """A DAG that expands exponentially stops at a container count, not never."""
+    from editorial_ai.observability.snapshot import SnapshotOptions, snapshot_state
+
+    node: list[object] = ["leaf"]
+    for _ in range(40):
+        node = [node, node]
+    result = snapshot_state({"dag": node}, SnapshotOptions(max_bytes=None))
+    assert "<too many containers>" in json.dumps(result)

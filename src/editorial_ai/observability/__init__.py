@@ -10,17 +10,21 @@ Example:
     []
 """
 
+from .callbacks import TokenUsageCallbackHandler
 from .collector import harvest_tokens, record_token_usage, reset_token_collector
 from .models import NodeRunLog, PipelineRunSummary, TokenUsage
+from .node_wrapper import node_wrapper
 from .storage import append_node_log, list_threads, read_node_logs
 
 __all__ = [
     "NodeRunLog",
     "PipelineRunSummary",
     "TokenUsage",
+    "TokenUsageCallbackHandler",
     "append_node_log",
     "harvest_tokens",
     "list_threads",
+    "node_wrapper",
     "read_node_logs",
     "record_token_usage",
     "reset_token_collector",

@@ -32,6 +32,9 @@ class TokenCollector:
 
     usages: list[TokenUsage] = field(default_factory=list)
     seen_run_ids: set[str] = field(default_factory=set)
+    seen_message_ids: set[str] = field(default_factory=set)
+    """Ids of the AI messages whose usage a handler counted (see
+    ``node_wrapper``'s fallback for calls no handler saw)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
@@ -79,6 +82,29 @@ def restore_collector(token: Token[TokenCollector | None]) -> None:
         # The token was made in another context (a generator node resumed
         # elsewhere): leave this context's collector empty instead.
         _current.set(None)
+
+
+# Collectors of the nodes running now, by LangGraph task namespace
+# (``checkpoint_ns``). An LLM call made on a thread that did not copy the
+# context, but was given the node's ``config``, carries that namespace in its
+# callback metadata; the handler finds the node's collector here.
+_by_namespace: dict[str, TokenCollector] = {}
+
+
+def register_namespace(namespace: str, collector: TokenCollector) -> None:
+    """Make ``collector`` findable by the task namespace of its node."""
+    _by_namespace[namespace] = collector
+
+
+def unregister_namespace(namespace: str, collector: TokenCollector) -> None:
+    """Forget ``namespace`` if it still maps to ``collector``."""
+    if _by_namespace.get(namespace) is collector:
+        _by_namespace.pop(namespace, None)
+
+
+def collector_for_namespace(namespace: str) -> TokenCollector | None:
+    """The collector of the running node with this task namespace, if any."""
+    return _by_namespace.get(namespace)
 
 
 def reset_token_collector() -> None:

@@ -85,7 +85,19 @@ class NodeRunLog(BaseModel):
     step: int | None = None
     """LangGraph superstep (``langgraph_step``) the node ran in."""
     checkpoint_ns: str | None = None
-    """LangGraph task namespace (``node:task_id``; nested for subgraphs)."""
+    """LangGraph task namespace (``node:task_id``; nested for subgraphs). A
+    node resumed after ``interrupt()`` runs again under the same namespace."""
+    attempt: int | None = None
+    """1 for a node's first try, 2, 3, ... for the retries of a
+    ``RetryPolicy``; each attempt is its own record."""
+    interrupt_id: str | None = None
+    """For ``interrupted``: the id of the ``Interrupt`` raised (the id a
+    ``Command(resume={id: value})`` answers)."""
+    interrupt_value: Any = None
+    """For ``interrupted``: the value passed to ``interrupt()`` (snapshotted)."""
+    resumed_interrupt_ids: list[str] | None = None
+    """For a run that resumed after ``interrupt()``: the ids of the interrupts
+    it received answers to, so it joins the ``interrupted`` record."""
 
     @field_validator("started_at", "ended_at")
     @classmethod

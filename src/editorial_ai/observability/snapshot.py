@@ -117,6 +117,8 @@ _CACHED_KEY_CHARS = 256
 _DROPPED = "[dropped]"
 _CYCLE = "<cycle>"
 _DEPTH = "<max depth>"
+_TOO_MANY = "<too many containers>"
+_MAX_CONTAINERS = 1_000_000
 # Marker texts are ASCII: "…" after a cut ASCII string would make CPython copy
 # it into a two-byte-per-character string, three times slower than the cut.
 _CUT_TEXT = "...[truncated, %d chars in all]"
@@ -391,13 +393,14 @@ def _send_items(send: Any) -> _Items:
 class _Walker:
     """One snapshot in the making: the byte budget left and the open path."""
 
-    __slots__ = ("bounded", "path", "plan", "remaining")
+    __slots__ = ("bounded", "entered", "path", "plan", "remaining")
 
     def __init__(self, plan: _Plan) -> None:
         self.plan = plan
         self.bounded = plan.max_bytes is not None
         self.remaining = plan.max_bytes or 0
         self.path: set[int] = set()
+        self.entered = 0
 
     def convert(self, value: Any, depth: int) -> Any:
         cls = type(value)
@@ -482,6 +485,11 @@ class _Walker:
             return self.note(_DEPTH)
         if id(container) in self.path:
             return self.note(_CYCLE)
+        self.entered += 1
+        if self.entered > _MAX_CONTAINERS:
+            # Without a byte bound, a structure sharing sub-objects (a = [b, b],
+            # b = [c, c], ...) expands exponentially: stop at a fixed count.
+            return self.note(_TOO_MANY)
         if self.bounded:
             if depth and self.remaining < _RESERVE:
                 return self.note(cut % total)

@@ -1,0 +1,515 @@
+"""The node wrapper: one ``NodeRunLog`` for every execution of a graph node.
+
+``node_wrapper`` decorates a LangGraph node. Per execution it gives the node a
+fresh token collector, reads the clock, snapshots the state the node received,
+calls the node, and writes one record with the node's tokens, its returned
+update, its status and its error. The node itself is untouched: it gets the
+same arguments (LangGraph still injects ``config``, ``runtime``, ``writer``,
+``store``), its return value is returned as the same object, and its exception
+is re-raised as the same object with its traceback. Everything the wrapper adds
+runs under the library's guard, so a failure of ours is a warning, never an
+exception in the pipeline.
+
+Everything that can be decided once is decided when decorating: the node's
+kind (sync, async, generator, async generator), its options, and with
+``capture_io=False`` a path that never enters snapshot code.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+import traceback
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import Token
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from langgraph.types import Command
+
+from ._internal import guard
+from .collector import (
+    TokenCollector,
+    make_usage,
+    register_namespace,
+    restore_collector,
+    start_collector,
+    unregister_namespace,
+)
+from .models import NodeRunLog, NodeStatus, TokenUsage
+from .sinks import emit
+from .snapshot import SnapshotOptions, snapshot_output, snapshot_state
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_UNSET: Any = object()
+_MAX_MESSAGE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _NodeSpec:
+    """What is decided once per decorated node."""
+
+    name: str | None
+    function_name: str
+    skip_if: Callable[[Any], Any] | None
+    capture_io: bool
+    options: SnapshotOptions
+
+
+@dataclass(slots=True)
+class _Run:
+    """One execution in progress."""
+
+    spec: _NodeSpec
+    started_at: datetime
+    clock_ns: int
+    thread_id: str
+    node_name: str
+    step: int | None
+    checkpoint_ns: str | None
+    attempt: int | None
+    scratchpad: Any
+    input_state: dict[str, Any] | None
+    collector: TokenCollector
+    token: Token[TokenCollector | None]
+    state: Any
+
+
+def _thread_id(configurable: Mapping[str, Any], state: Any) -> str:
+    thread_id = configurable.get("thread_id")
+    if thread_id is None:
+        if isinstance(state, Mapping):
+            thread_id = state.get("thread_id")
+        else:
+            thread_id = getattr(state, "thread_id", None)
+    return "unknown" if thread_id is None else str(thread_id)
+
+
+def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
+    """Start recording; ``None`` if even that failed (the node still runs)."""
+    with guard("node_wrapper start"):
+        started_at = datetime.now(UTC)
+        clock_ns = time.perf_counter_ns()
+        config = var_child_runnable_config.get() or {}
+        configurable = config.get("configurable") or {}
+        metadata = config.get("metadata") or {}
+        runtime = configurable.get("__pregel_runtime")
+        info = getattr(runtime, "execution_info", None)
+        checkpoint_ns = configurable.get("checkpoint_ns") or metadata.get(
+            "langgraph_checkpoint_ns"
+        )
+        collector, token = start_collector()
+        if checkpoint_ns:
+            register_namespace(checkpoint_ns, collector)
+        run = _Run(
+            spec=spec,
+            started_at=started_at,
+            clock_ns=clock_ns,
+            thread_id=_thread_id(configurable, state),
+            node_name=spec.name or metadata.get("langgraph_node") or spec.function_name,
+            step=metadata.get("langgraph_step"),
+            checkpoint_ns=checkpoint_ns or None,
+            attempt=getattr(info, "node_attempt", None),
+            scratchpad=configurable.get("__pregel_scratchpad"),
+            input_state=None,
+            collector=collector,
+            token=token,
+            state=state,
+        )
+        if spec.capture_io:
+            run.input_state = snapshot_state(state, spec.options)
+        return run
+    return None
+
+
+def _should_skip(spec: _NodeSpec, state: Any) -> bool:
+    if spec.skip_if is None:
+        return False
+    # The predicate is user code deciding whether the node runs; if it fails
+    # the node runs (fail open) and the failure is one warning.
+    with guard("skip_if predicate"):
+        return bool(spec.skip_if(state))
+    return False
+
+
+def _error_excerpt(exc: BaseException) -> str:
+    """At most 5 lines: the header, the caller and raise site, the exception."""
+    every = list(traceback.extract_tb(exc.__traceback__))
+    frames = [f for f in every if f.filename != __file__] or every
+    lines = ["Traceback (most recent call last):"]
+    if len(frames) >= 2:
+        caller = frames[-2]
+        lines.append(
+            '  File "%s", line %s, in %s'
+            % (caller.filename, caller.lineno, caller.name)
+        )
+    if frames:
+        site = frames[-1]
+        lines.append(
+            '  File "%s", line %s, in %s' % (site.filename, site.lineno, site.name)
+        )
+        if site.line:
+            lines.append("    " + site.line.strip())
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    lines.append(last.splitlines()[0][:_MAX_MESSAGE] if last else type(exc).__name__)
+    return "\n".join(lines[-5:] if len(lines) > 5 else lines)
+
+
+def _iter_messages(update: Any) -> Iterator[AIMessage]:
+    values: Any
+    if isinstance(update, Command):
+        update = update.update
+    if isinstance(update, Mapping):
+        values = update.values()
+    elif isinstance(update, list | tuple):
+        values = update
+    else:
+        return
+    for value in values:
+        if isinstance(value, AIMessage):
+            yield value
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, AIMessage):
+                    yield item
+
+
+def _unseen_usage(run: _Run, result: Any) -> list[TokenUsage]:
+    """Usage of AI messages the node returned that no handler counted.
+
+    A message the node received in its input (same object or same id) is not
+    new; a message whose id a handler already counted is not counted again.
+    """
+    returned = [m for m in _iter_messages(result) if m.usage_metadata]
+    if not returned:
+        return []
+    received = {id(m) for m in _iter_messages(run.state)}
+    received_ids = {m.id for m in _iter_messages(run.state) if m.id}
+    seen = run.collector.seen_message_ids
+    usages = []
+    for message in returned:
+        if id(message) in received or message.id in received_ids:
+            continue
+        if message.id and message.id in seen:
+            continue
+        usage: Mapping[str, Any] = message.usage_metadata or {}
+        metadata = message.response_metadata or {}
+        usages.append(
+            make_usage(
+                usage.get("input_tokens"),
+                usage.get("output_tokens"),
+                usage.get("total_tokens"),
+                metadata.get("model_name") or metadata.get("model"),
+            )
+        )
+    return usages
+
+
+def _finish(
+    run: _Run,
+    status: NodeStatus,
+    result: Any = None,
+    exc: BaseException | None = None,
+) -> None:
+    """End recording and hand the record to the sinks. Never raises."""
+    elapsed_ns = time.perf_counter_ns() - run.clock_ns
+    restore_collector(run.token)
+    if run.checkpoint_ns:
+        unregister_namespace(run.checkpoint_ns, run.collector)
+    with guard("node_wrapper finish"):
+        usages = run.collector.harvest()
+        if status == "success" and result is not None:
+            usages.extend(_unseen_usage(run, result))
+        spec = run.spec
+        fields: dict[str, Any] = {}
+        if exc is not None and status == "error":
+            fields["error_type"] = type(exc).__name__
+            with guard("error message"):
+                fields["error_message"] = str(exc)[:_MAX_MESSAGE]
+            fields["error_traceback"] = _error_excerpt(exc)
+        elif isinstance(exc, GraphInterrupt):
+            interrupts = exc.args[0] if exc.args else ()
+            if interrupts:
+                first = interrupts[0]
+                fields["interrupt_id"] = getattr(first, "id", None)
+                if spec.capture_io:
+                    value = getattr(first, "value", None)
+                    wrapped = snapshot_state({"value": value}, spec.options)
+                    fields["interrupt_value"] = (wrapped or {}).get("value")
+        resume = getattr(run.scratchpad, "resume", None)
+        if resume and run.checkpoint_ns:
+            fields["resumed_interrupt_ids"] = _interrupt_ids(
+                run.checkpoint_ns, len(resume)
+            )
+        log = NodeRunLog.model_construct(
+            thread_id=run.thread_id,
+            node_name=run.node_name,
+            status=status,
+            started_at=run.started_at,
+            ended_at=run.started_at + timedelta(microseconds=elapsed_ns // 1000),
+            token_usage=usages,
+            input_state=run.input_state,
+            output_state=(
+                snapshot_output(result, spec.options)
+                if spec.capture_io and status == "success"
+                else None
+            ),
+            prompt_chars=sum(usage.prompt_chars for usage in usages),
+            step=run.step if isinstance(run.step, int) else None,
+            checkpoint_ns=run.checkpoint_ns,
+            attempt=run.attempt,
+            **fields,
+        )
+        emit(log)
+
+
+def _interrupt_ids(namespace: str, count: int) -> list[str] | None:
+    # LangGraph names the i-th interrupt of a task after its namespace; this
+    # recomputes those names so a resumed run points at the interrupts it
+    # answered. Private upstream helper: without it, join on checkpoint_ns.
+    from langgraph import types
+
+    make_id = getattr(types, "_interrupt_id", None)
+    if make_id is None:
+        return None
+    return [make_id(namespace, index) for index in range(count)]
+
+
+def _record_exception(run: _Run, exc: BaseException) -> None:
+    if isinstance(exc, GraphInterrupt):
+        _finish(run, "interrupted", exc=exc)
+    elif isinstance(exc, GraphBubbleUp):
+        # Control flow such as Command(graph=Command.PARENT): the node did
+        # its work; the command it raised is its update.
+        command = exc.args[0] if exc.args else None
+        _finish(run, "success", result=command, exc=exc)
+    else:
+        _finish(run, "error", exc=exc)
+
+
+def _skipped(spec: _NodeSpec, run: _Run) -> None:
+    _finish(run, "skipped")
+
+
+def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
+    """Build the wrapper matching ``fn``'s kind."""
+    call = getattr(fn, "__call__", None)  # noqa: B004 (callable objects too)
+    wrapper: Callable[..., Any]
+
+    if inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(call):
+
+        async def agen_wrapper(
+            state: Any, *args: Any, **kwargs: Any
+        ) -> AsyncIterator[Any]:
+            run = _begin(spec, state)
+            if run is not None and _should_skip(spec, state):
+                _skipped(spec, run)
+                return
+            chunks: list[Any] = []
+            try:
+                async for chunk in fn(state, *args, **kwargs):
+                    chunks.append(chunk)
+                    yield chunk
+            except BaseException as exc:
+                if run is not None:
+                    _record_exception(run, exc)
+                raise
+            if run is not None:
+                _finish(run, "success", result=_joined(chunks))
+
+        wrapper = agen_wrapper
+    elif inspect.isgeneratorfunction(fn) or inspect.isgeneratorfunction(call):
+
+        def gen_wrapper(state: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            run = _begin(spec, state)
+            if run is not None and _should_skip(spec, state):
+                _skipped(spec, run)
+                return
+            chunks: list[Any] = []
+            try:
+                for chunk in fn(state, *args, **kwargs):
+                    chunks.append(chunk)
+                    yield chunk
+            except BaseException as exc:
+                if run is not None:
+                    _record_exception(run, exc)
+                raise
+            if run is not None:
+                _finish(run, "success", result=_joined(chunks))
+
+        wrapper = gen_wrapper
+    elif inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call):
+
+        async def async_wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+            run = _begin(spec, state)
+            if run is None:
+                return await fn(state, *args, **kwargs)
+            if _should_skip(spec, state):
+                _skipped(spec, run)
+                return None
+            try:
+                result = await fn(state, *args, **kwargs)
+            except BaseException as exc:
+                _record_exception(run, exc)
+                raise
+            _finish(run, "success", result=result)
+            return result
+
+        wrapper = async_wrapper
+    else:
+
+        def sync_wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+            run = _begin(spec, state)
+            if run is None:
+                return fn(state, *args, **kwargs)
+            if _should_skip(spec, state):
+                _skipped(spec, run)
+                return None
+            try:
+                result = fn(state, *args, **kwargs)
+            except BaseException as exc:
+                _record_exception(run, exc)
+                raise
+            _finish(run, "success", result=result)
+            return result
+
+        wrapper = sync_wrapper
+
+    functools.update_wrapper(wrapper, fn)
+    # LangGraph reads the signature (which follows __wrapped__ to the end) and
+    # looks for subgraphs one __wrapped__ level down: point that level at the
+    # function the signature comes from.
+    setattr(  # noqa: B010 (mypy: a union of function types)
+        wrapper,
+        "__wrapped__",
+        inspect.unwrap(fn, stop=lambda f: hasattr(f, "__signature__")),
+    )
+    return wrapper
+
+
+def _joined(chunks: list[Any]) -> Any:
+    if len(chunks) == 1:
+        return chunks[0]
+    return {"chunks": chunks} if chunks else None
+
+
+@overload
+def node_wrapper(name: F, /) -> F: ...
+
+
+@overload
+def node_wrapper(
+    name: str | None = None,
+    /,
+    *,
+    skip_if: Callable[[Any], Any] | None = None,
+    capture_io: bool = True,
+    snapshot_options: SnapshotOptions | None = None,
+    max_snapshot_bytes: int | None = ...,
+    redact: bool = ...,
+    redact_keys: tuple[str, ...] = ...,
+    mask: Callable[[str, Any], Any] | None = ...,
+    state_keys: Mapping[str, Any] | None = ...,
+) -> Callable[[F], F]: ...
+
+
+def node_wrapper(
+    name: Any = None,
+    /,
+    *,
+    skip_if: Callable[[Any], Any] | None = None,
+    capture_io: bool = True,
+    snapshot_options: SnapshotOptions | None = None,
+    max_snapshot_bytes: Any = _UNSET,
+    redact: Any = _UNSET,
+    redact_keys: Any = _UNSET,
+    mask: Any = _UNSET,
+    state_keys: Any = _UNSET,
+) -> Any:
+    """Record every execution of a LangGraph node as one ``NodeRunLog``.
+
+    All four spellings work: ``node_wrapper("name")(fn)``,
+    ``@node_wrapper("name")``, ``@node_wrapper()`` and bare ``@node_wrapper``.
+    Without a name, the node name LangGraph runs it under is used
+    (``langgraph_node``), else the function's name.
+
+    Args:
+        name: the node name to record; default the LangGraph node name.
+        skip_if: ``skip_if(state)`` true writes a ``skipped`` record and
+            returns no update without calling the node. If the predicate
+            raises, the node runs (with a warning).
+        capture_io: ``False`` records no state snapshots at all.
+        snapshot_options: full snapshot settings; or use the shortcuts below.
+        max_snapshot_bytes: bound on one snapshot's JSON (default 256 KiB;
+            ``None`` for no bound); a cut is marked, never silent.
+        redact: redact secret-looking keys (default ``True``).
+        redact_keys: more key names to redact.
+        mask: ``mask(key, value)`` returns the value to record; if it raises,
+            the value is recorded as ``"[REDACTED]"``.
+        state_keys: per state key: ``"keep"``, ``"drop"``, ``"length"`` or an
+            ``int`` to truncate to.
+
+    Example:
+        >>> from langgraph.graph import StateGraph, START, END
+        >>> from typing_extensions import TypedDict
+        >>> class State(TypedDict):
+        ...     topic: str
+        ...     draft: str
+        >>> @node_wrapper
+        ... def draft(state: State) -> dict[str, str]:
+        ...     return {"draft": "On " + state["topic"]}
+        >>> builder = StateGraph(State)
+        >>> _ = builder.add_node(draft).add_edge(START, "draft")
+        >>> _ = builder.add_edge("draft", END)
+        >>> builder.compile().invoke({"topic": "AI"})["draft"]
+        'On AI'
+    """
+    shortcuts: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("max_bytes", max_snapshot_bytes),
+            ("redact", redact),
+            (
+                "redact_keys",
+                tuple(redact_keys) if redact_keys is not _UNSET else _UNSET,
+            ),
+            ("mask", mask),
+            ("state_keys", state_keys),
+        )
+        if value is not _UNSET
+    }
+    if snapshot_options is not None and shortcuts:
+        raise TypeError(
+            "node_wrapper: pass snapshot_options or the snapshot shortcuts, not both"
+        )
+    options = snapshot_options or SnapshotOptions(**shortcuts)
+    if skip_if is not None and not callable(skip_if):
+        raise TypeError("node_wrapper: skip_if must be callable")
+
+    def decorate(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError("node_wrapper: %r is not callable" % (fn,))
+        spec = _NodeSpec(
+            name=name if isinstance(name, str) else None,
+            function_name=getattr(fn, "__name__", type(fn).__name__),
+            skip_if=skip_if,
+            capture_io=capture_io,
+            options=options,
+        )
+        return _wrap(fn, spec)  # type: ignore[return-value]
+
+    if callable(name):
+        fn, name = name, None
+        return decorate(fn)
+    if name is not None and not isinstance(name, str):
+        raise TypeError("node_wrapper: name must be a str, got %r" % (name,))
+    return decorate
+
+
+__all__ = ["node_wrapper"]
