@@ -38,7 +38,7 @@ def make_log(
     """A NodeRunLog at a fixed clock, for exact comparisons."""
     started = T0 + timedelta(milliseconds=start_ms)
     usage = (
-        []
+        extra.pop("token_usage", [])
         if tokens is None
         else [
             TokenUsage(

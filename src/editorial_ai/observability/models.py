@@ -51,23 +51,11 @@ class TokenUsage(BaseModel):
         return self
 
 
-class NodeRunLog(BaseModel):
-    """One execution of one graph node: timing, tokens, state in and out, error.
+class NodeRunHead(BaseModel):
+    """A node run without its state snapshots: what tables and summaries need.
 
-    Times are UTC (a naive datetime is taken as UTC). ``duration_ms`` is
-    ``ended_at - started_at``; the node wrapper sets ``ended_at`` from a
-    monotonic clock, so the duration is immune to wall-clock jumps.
-
-    Example:
-        >>> from datetime import datetime, timedelta, UTC
-        >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
-        >>> log = NodeRunLog(
-        ...     thread_id="t1", node_name="draft", status="success",
-        ...     started_at=t0, ended_at=t0 + timedelta(milliseconds=250),
-        ...     token_usage=[TokenUsage(prompt_tokens=10, completion_tokens=5)],
-        ... )
-        >>> (log.duration_ms, log.total_tokens)
-        (250.0, 15)
+    Reading a line as a ``NodeRunHead`` skips the snapshots without building
+    them, which is what the read side does when it lists runs.
     """
 
     thread_id: str
@@ -76,8 +64,6 @@ class NodeRunLog(BaseModel):
     started_at: datetime
     ended_at: datetime
     token_usage: list[TokenUsage] = Field(default_factory=list)
-    input_state: dict[str, Any] | None = None
-    output_state: dict[str, Any] | None = None
     error_type: str | None = None
     error_message: str | None = None
     error_traceback: str | None = None
@@ -93,8 +79,6 @@ class NodeRunLog(BaseModel):
     interrupt_id: str | None = None
     """For ``interrupted``: the id of the ``Interrupt`` raised (the id a
     ``Command(resume={id: value})`` answers)."""
-    interrupt_value: Any = None
-    """For ``interrupted``: the value passed to ``interrupt()`` (snapshotted)."""
     resumed_interrupt_ids: list[str] | None = None
     """For a run that resumed after ``interrupt()``: the ids of the interrupts
     it received answers to, so it joins the ``interrupted`` record."""
@@ -129,6 +113,33 @@ class NodeRunLog(BaseModel):
         return sum(usage.total_tokens for usage in self.token_usage)
 
 
+class NodeRunLog(NodeRunHead):
+    """One execution of one graph node: timing, tokens, state in and out, error.
+
+    Times are UTC (a naive datetime is taken as UTC). ``duration_ms`` is
+    ``ended_at - started_at``; the node wrapper sets ``ended_at`` from a
+    monotonic clock, so the duration is immune to wall-clock jumps.
+
+    Example:
+        >>> from datetime import datetime, timedelta, UTC
+        >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> log = NodeRunLog(
+        ...     thread_id="t1", node_name="draft", status="success",
+        ...     started_at=t0, ended_at=t0 + timedelta(milliseconds=250),
+        ...     token_usage=[TokenUsage(prompt_tokens=10, completion_tokens=5)],
+        ... )
+        >>> (log.duration_ms, log.total_tokens)
+        (250.0, 15)
+    """
+
+    input_state: dict[str, Any] | None = None
+    """The state as the node received it (snapshot)."""
+    output_state: dict[str, Any] | None = None
+    """The update the node returned (snapshot); ``None`` unless success."""
+    interrupt_value: Any = None
+    """For ``interrupted``: the value passed to ``interrupt()`` (snapshotted)."""
+
+
 class PipelineRunSummary(BaseModel):
     """What one thread's node runs add up to.
 
@@ -148,10 +159,16 @@ class PipelineRunSummary(BaseModel):
     ended_at: datetime | None
     wall_time_ms: float | None = None
     """Last end minus first start; ``None`` without logs."""
+    estimated_cost_usd: float | None = None
+    """USD for the calls the price table knows (computed when read, never
+    stored); ``None`` when there were LLM calls and none could be priced."""
+    unpriced_tokens: int = 0
+    """Tokens of calls that could not be priced (unknown model, or usage not
+    reported by the provider)."""
 
     @classmethod
     def from_logs(
-        cls, thread_id: str, logs: Sequence[NodeRunLog]
+        cls, thread_id: str, logs: Sequence[NodeRunHead]
     ) -> PipelineRunSummary:
         """Aggregate a thread's node runs, in any order.
 
@@ -170,11 +187,16 @@ class PipelineRunSummary(BaseModel):
               failed and then succeeded on retry does not fail the thread;
               else ``running`` when there are no logs or any node's latest run
               is ``interrupted`` (waiting to be resumed); else ``completed``.
+            * ``estimated_cost_usd`` / ``unpriced_tokens``: the thread's calls
+              priced with :func:`~editorial_ai.observability.pricing.load_price_table`.
 
         Args:
             thread_id: the thread the logs belong to.
             logs: its node runs, in any order.
         """
+        from .pricing import thread_cost  # the price table imports these models
+
+        cost = thread_cost(logs)
         if not logs:
             return cls(
                 thread_id=thread_id,
@@ -186,8 +208,9 @@ class PipelineRunSummary(BaseModel):
                 status="running",
                 started_at=None,
                 ended_at=None,
+                estimated_cost_usd=cost.estimated_cost_usd,
             )
-        latest: dict[str, NodeRunLog] = {}
+        latest: dict[str, NodeRunHead] = {}
         for log in sorted(logs, key=lambda item: item.started_at):
             latest[log.node_name] = log
         statuses = {log.status for log in latest.values()}
@@ -211,4 +234,6 @@ class PipelineRunSummary(BaseModel):
             started_at=started_at,
             ended_at=ended_at,
             wall_time_ms=(ended_at - started_at).total_seconds() * 1000,
+            estimated_cost_usd=cost.estimated_cost_usd,
+            unpriced_tokens=cost.unpriced_tokens,
         )

@@ -59,7 +59,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from ._internal import warn_failure
-from .models import NodeRunLog, TokenUsage
+from .models import NodeRunHead, NodeRunLog, TokenUsage  # noqa: F401 (examples)
 
 PRICES_ENV = "EDITORIAL_AI_PRICES"
 """Path of a JSON price table that overrides and extends the shipped one.
@@ -459,7 +459,7 @@ def _tally(
     return result(estimated, unpriced_tokens, unpriced_calls, sorted(unpriced_models))
 
 
-def node_run_cost(log: NodeRunLog, table: PriceTable | None = None) -> NodeCost:
+def node_run_cost(log: NodeRunHead, table: PriceTable | None = None) -> NodeCost:
     """Price one node run's LLM calls (rules in the module docstring).
 
     Args:
@@ -481,7 +481,7 @@ def node_run_cost(log: NodeRunLog, table: PriceTable | None = None) -> NodeCost:
 
 
 def thread_cost(
-    logs: Iterable[NodeRunLog], table: PriceTable | None = None
+    logs: Iterable[NodeRunHead], table: PriceTable | None = None
 ) -> ThreadCost:
     """Price every LLM call of a thread's node runs as one set of calls.
 

@@ -339,7 +339,9 @@ def parse_lines(
         )
 
 
-def read_node_logs(thread_id: str) -> list[NodeRunLog]:
+def read_node_logs(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> list[NodeRunLog]:
     """All valid node runs of ``thread_id``, in file order. Never raises.
 
     A missing file (or log directory) gives ``[]``; a corrupt line is skipped
@@ -349,7 +351,7 @@ def read_node_logs(thread_id: str) -> list[NodeRunLog]:
         >>> read_node_logs("no-such-thread")
         []
     """
-    path = thread_log_path(thread_id)
+    path = thread_log_path(thread_id, log_dir)
     try:
         data = read_file_bytes(path)
     except OSError as exc:
@@ -379,14 +381,14 @@ def _first_thread_id(path: str) -> str | None:
     return None
 
 
-def list_threads() -> list[str]:
+def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Thread ids with a log file, most recently written first. Never raises.
 
     Example:
         >>> isinstance(list_threads(), list)
         True
     """
-    directory = _env.log_dir()
+    directory = _env.log_dir(log_dir)
     found: list[tuple[float, str, str]] = []
     try:
         entries = list(os.scandir(directory))

@@ -1,0 +1,502 @@
+"""The read layer every surface shares: one incremental index per thread file.
+
+The API, the CLI and the page never parse JSONL themselves; they ask this
+module. For each thread file it keeps a :class:`ThreadIndex`: where each valid
+line starts and ends, when its run started, and running totals for the
+summary. Nothing else of a run is held in memory; a page of runs is read back
+from the file by position when asked for, so a thread file of any size is
+served page by page and summarised in one streaming pass.
+
+A repeated request reads only what was appended since the last one (the index
+remembers how far it got, and starts over only when the file was replaced or
+shrank). Lines are read as :class:`~editorial_ai.observability.models.NodeRunHead`
+(everything but the snapshots) unless snapshots were asked for, so listing
+runs does not pay for parsing states.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import stat
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import _env
+from ._internal import warn_failure
+from .models import NodeRunHead, NodeRunLog, PipelineRunSummary, RunStatus, TokenUsage
+from .pricing import PriceTable, cost_of_usage, load_price_table, node_run_cost
+from .storage import list_threads, thread_log_path
+
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_CHUNK = 1 << 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CACHE_SIZE = 256
+
+
+# -- the objects the API returns (and the CLI prints with --json) --------------
+
+
+class NodeRunView(NodeRunLog):
+    """A node run as served: the record, its position and its cost.
+
+    ``index`` is the run's position among the thread's valid lines in file
+    order (the ``/runs/{index}`` of the API). ``estimated_cost_usd`` is
+    computed when read, never stored; ``None`` when a call could not be priced
+    and none could.
+    """
+
+    index: int
+    estimated_cost_usd: float | None = None
+
+
+class ThreadLogs(BaseModel):
+    """``GET /api/threads/{thread_id}/logs``: the runs, oldest first."""
+
+    thread_id: str
+    runs: list[NodeRunView]
+    summary: PipelineRunSummary | None
+    total_runs: int = 0
+    """Runs in the whole thread (``runs`` may be one page of them)."""
+
+
+class ThreadList(BaseModel):
+    """``GET /api/threads``: one summary per thread, newest first."""
+
+    threads: list[PipelineRunSummary]
+
+
+# -- summary totals, built one line at a time ----------------------------------
+
+
+def _usage_kind(usage: TokenUsage) -> int:
+    if usage.prompt_tokens or usage.completion_tokens:
+        return 1  # split known: priceable
+    return 0 if usage.total_tokens == 0 else 2  # nothing spent / total only
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What ``PipelineRunSummary.from_logs`` computes, kept up to date."""
+
+    count: int = 0
+    duration_ms: float = 0.0
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+    first_start: datetime | None = None
+    last_end: datetime | None = None
+    latest: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    # (model, usage reported, kind) -> [calls, prompt, completion, total]; cost
+    # is linear in tokens, so a group costs what its calls cost one by one.
+    usage: dict[tuple[str | None, bool, int], list[int]] = field(default_factory=dict)
+
+    def add(self, head: NodeRunHead) -> None:
+        self.count += 1
+        self.duration_ms += head.duration_ms
+        for usage in head.token_usage:
+            self.prompt += usage.prompt_tokens
+            self.completion += usage.completion_tokens
+            self.total += usage.total_tokens
+            key = (usage.model_name, usage.usage_reported, _usage_kind(usage))
+            group = self.usage.get(key)
+            if group is None:
+                group = self.usage[key] = [0, 0, 0, 0]
+            group[0] += 1
+            group[1] += usage.prompt_tokens
+            group[2] += usage.completion_tokens
+            group[3] += usage.total_tokens
+        if self.first_start is None or head.started_at < self.first_start:
+            self.first_start = head.started_at
+        if self.last_end is None or head.ended_at > self.last_end:
+            self.last_end = head.ended_at
+        previous = self.latest.get(head.node_name)
+        if previous is None or head.started_at >= previous[0]:
+            self.latest[head.node_name] = (head.started_at, head.status)
+
+    def copy(self) -> _Tally:
+        return _Tally(
+            self.count,
+            self.duration_ms,
+            self.prompt,
+            self.completion,
+            self.total,
+            self.first_start,
+            self.last_end,
+            dict(self.latest),
+            {key: list(group) for key, group in self.usage.items()},
+        )
+
+    def summary(self, thread_id: str, table: PriceTable) -> PipelineRunSummary:
+        statuses = {status for _, status in self.latest.values()}
+        status: RunStatus = (
+            "failed"
+            if "error" in statuses
+            else "running"
+            if "interrupted" in statuses or not self.count
+            else "completed"
+        )
+        priced: list[float] = []
+        unpriced_calls = unpriced_tokens = 0
+        for (model, reported, _), (
+            calls,
+            prompt,
+            completion,
+            total,
+        ) in self.usage.items():
+            cost = cost_of_usage(
+                TokenUsage.model_construct(
+                    prompt_tokens=prompt,
+                    completion_tokens=completion,
+                    total_tokens=total,
+                    model_name=model,
+                    prompt_chars=0,
+                    usage_reported=reported,
+                ),
+                table,
+            )
+            if cost is None:
+                unpriced_calls += calls
+                unpriced_tokens += total
+            else:
+                priced.append(cost)
+        estimated = math.fsum(priced) if priced else (None if unpriced_calls else 0.0)
+        wall = (
+            (self.last_end - self.first_start).total_seconds() * 1000
+            if self.first_start and self.last_end
+            else None
+        )
+        return PipelineRunSummary(
+            thread_id=thread_id,
+            node_count=self.count,
+            total_duration_ms=self.duration_ms,
+            total_prompt_tokens=self.prompt,
+            total_completion_tokens=self.completion,
+            total_tokens=self.total,
+            status=status,
+            started_at=self.first_start,
+            ended_at=self.last_end,
+            wall_time_ms=wall,
+            estimated_cost_usd=estimated,
+            unpriced_tokens=unpriced_tokens,
+        )
+
+
+# -- the per-thread index --------------------------------------------------------
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class ThreadIndex:
+    """Where a thread's valid lines are, and their running totals.
+
+    Call :meth:`refresh` before use (``thread_index`` does); it reads only the
+    bytes appended since the last refresh.
+    """
+
+    def __init__(self, thread_id: str, path: Path) -> None:
+        self.thread_id = thread_id
+        self.path = path
+        self.lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, identity: tuple[int, int] | None) -> None:
+        self.identity = identity
+        self.scanned = 0
+        self.offsets = array("q")
+        self.lengths = array("q")
+        self.starts = array("q")
+        self.tally = _Tally()
+        self.tail: tuple[int, int, NodeRunHead] | None = None
+        self._order: list[int] | None = None
+        self.bytes_parsed = 0
+        """Bytes parsed over the index's life (to check the cost of refreshes)."""
+
+    @property
+    def count(self) -> int:
+        """Valid runs, an unfinished but already whole last line included."""
+        return len(self.offsets) + (1 if self.tail else 0)
+
+    def refresh(self) -> bool:
+        """Catch up with the file; ``False`` if it does not exist."""
+        with self.lock:
+            try:
+                fd = os.open(self.path, _READ_FLAGS)
+            except FileNotFoundError:
+                self._reset(None)
+                return False
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise OSError(errno.EINVAL, "not a regular file", str(self.path))
+                identity = (info.st_dev, info.st_ino)
+                if identity != self.identity or info.st_size < self.scanned:
+                    self._reset(identity)
+                if info.st_size > self.scanned or self.tail is not None:
+                    self._scan(fd, info.st_size)
+            finally:
+                os.close(fd)
+            return True
+
+    def _scan(self, fd: int, size: int) -> None:
+        position = self.scanned
+        pending = b""
+        corrupt = 0
+        self.tail = None
+        while position < size:
+            chunk = os.pread(fd, min(_CHUNK, size - position), position)
+            if not chunk:
+                break
+            position += len(chunk)
+            data = pending + chunk if pending else chunk
+            cut = data.rfind(b"\n")
+            if cut == -1:
+                pending = data
+                continue
+            start = self.scanned
+            for line in data[:cut].split(b"\n"):
+                corrupt += self._add(line, start)
+                start += len(line) + 1
+            self.scanned = start
+            pending = data[cut + 1 :]
+        if pending.strip():
+            try:
+                head = NodeRunHead.model_validate_json(pending)
+            except ValidationError:
+                pass  # a line being written: pending, not corrupt
+            else:
+                if head.thread_id == self.thread_id:
+                    self.tail = (self.scanned, len(pending), head)
+        self._order = None
+        if corrupt:
+            warn_failure(
+                "read:corrupt",
+                "%s: skipped %d corrupt line(s); every valid line was read",
+                self.path,
+                corrupt,
+            )
+
+    def _add(self, line: bytes, offset: int) -> int:
+        """Index one complete line; 1 if it was corrupt."""
+        if not line.strip():
+            return 0
+        self.bytes_parsed += len(line) + 1
+        try:
+            head = NodeRunHead.model_validate_json(line)
+        except ValidationError:
+            return 1
+        if head.thread_id != self.thread_id:
+            return 0
+        self.offsets.append(offset)
+        self.lengths.append(len(line))
+        self.starts.append(_micros(head.started_at))
+        self.tally.add(head)
+        return 0
+
+    def _entry(self, index: int) -> tuple[int, int]:
+        if index < len(self.offsets):
+            return self.offsets[index], self.lengths[index]
+        assert self.tail is not None
+        return self.tail[0], self.tail[1]
+
+    def chronological(self) -> list[int]:
+        """File-order indexes sorted by ``started_at``, ties in file order."""
+        if self._order is None or len(self._order) != self.count:
+            starts = list(self.starts)
+            if self.tail:
+                starts.append(_micros(self.tail[2].started_at))
+            self._order = sorted(range(len(starts)), key=starts.__getitem__)
+        return self._order
+
+    def read(self, indexes: Sequence[int], include_io: bool) -> list[tuple[int, Any]]:
+        """The records at these file-order ``indexes`` (heads unless
+        ``include_io``), skipping any that no longer parse."""
+        model: type[NodeRunHead] = NodeRunLog if include_io else NodeRunHead
+        found: list[tuple[int, Any]] = []
+        if not indexes:
+            return found
+        fd = os.open(self.path, _READ_FLAGS)
+        try:
+            for index in indexes:
+                offset, length = self._entry(index)
+                try:
+                    found.append(
+                        (index, model.model_validate_json(os.pread(fd, length, offset)))
+                    )
+                except ValidationError:
+                    continue
+        finally:
+            os.close(fd)
+        return found
+
+    def summary(self, table: PriceTable) -> PipelineRunSummary | None:
+        """The thread's summary, or ``None`` without valid runs."""
+        if not self.count:
+            return None
+        tally = self.tally
+        if self.tail is not None:
+            tally = tally.copy()
+            tally.add(self.tail[2])
+        return tally.summary(self.thread_id, table)
+
+
+_indexes: OrderedDict[tuple[str, str], ThreadIndex] = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def thread_index(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> ThreadIndex | None:
+    """The up-to-date index of ``thread_id``'s file; ``None`` if it has none.
+
+    Indexes are cached (the 256 most recently used), so a repeated call parses
+    only what was appended since.
+
+    Example:
+        >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
+        True
+    """
+    directory = _env.log_dir(log_dir)
+    path = thread_log_path(thread_id, directory)
+    key = (str(directory.absolute()), thread_id)
+    with _indexes_lock:
+        index = _indexes.get(key)
+        if index is None:
+            index = _indexes[key] = ThreadIndex(thread_id, path)
+        _indexes.move_to_end(key)
+        while len(_indexes) > _CACHE_SIZE:
+            _indexes.popitem(last=False)
+    try:
+        exists = index.refresh()
+    except OSError as exc:
+        warn_failure(
+            "read:" + errno.errorcode.get(exc.errno or 0, "OSError"),
+            "could not read %s: [%s] %s",
+            path,
+            errno.errorcode.get(exc.errno or 0, "OSError"),
+            exc.strerror or exc,
+        )
+        return None
+    return index if exists else None
+
+
+# -- what the surfaces ask for ---------------------------------------------------
+
+
+def _view(index: int, record: NodeRunHead, table: PriceTable) -> NodeRunView:
+    fields = dict(record.__dict__)
+    return NodeRunView.model_construct(
+        **fields,
+        index=index,
+        estimated_cost_usd=node_run_cost(record, table).estimated_cost_usd,
+    )
+
+
+def thread_logs(
+    thread_id: str,
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    include_io: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+    table: PriceTable | None = None,
+) -> ThreadLogs:
+    """A thread's runs, oldest first (``started_at``, ties in file order),
+    one page of them if ``limit`` is given, and the summary of all of them.
+
+    An unknown thread gives no runs and a ``None`` summary.
+
+    Example:
+        >>> thread_logs("no-such-thread", log_dir="/tmp/empty-logs").runs
+        []
+    """
+    index = thread_index(thread_id, log_dir)
+    if index is None:
+        return ThreadLogs(thread_id=thread_id, runs=[], summary=None)
+    table = load_price_table() if table is None else table
+    order = index.chronological()
+    stop = None if limit is None else offset + max(limit, 0)
+    page = order[max(offset, 0) : stop]
+    runs = [_view(i, record, table) for i, record in index.read(page, include_io)]
+    return ThreadLogs(
+        thread_id=thread_id,
+        runs=runs,
+        summary=index.summary(table),
+        total_runs=index.count,
+    )
+
+
+def thread_summary(
+    thread_id: str,
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    table: PriceTable | None = None,
+) -> PipelineRunSummary | None:
+    """The summary of one thread, ``None`` if it has no valid runs."""
+    index = thread_index(thread_id, log_dir)
+    if index is None:
+        return None
+    return index.summary(load_price_table() if table is None else table)
+
+
+def thread_run(
+    thread_id: str,
+    position: int,
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    table: PriceTable | None = None,
+) -> NodeRunView | None:
+    """The run at ``position`` among the thread's valid lines (file order),
+    with its snapshots; ``None`` if there is none."""
+    index = thread_index(thread_id, log_dir)
+    if index is None or not 0 <= position < index.count:
+        return None
+    found = index.read([position], include_io=True)
+    if not found:
+        return None
+    table = load_price_table() if table is None else table
+    return _view(position, found[0][1], table)
+
+
+def thread_summaries(
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    table: PriceTable | None = None,
+) -> ThreadList:
+    """Summaries of the threads, most recently written first."""
+    table = load_price_table() if table is None else table
+    ids = list_threads(log_dir)
+    stop = None if limit is None else offset + max(limit, 0)
+    summaries = []
+    for thread_id in ids[max(offset, 0) : stop]:
+        summary = thread_summary(thread_id, log_dir=log_dir, table=table)
+        if summary is not None:
+            summaries.append(summary)
+    return ThreadList(threads=summaries)
+
+
+__all__ = [
+    "NodeRunView",
+    "ThreadIndex",
+    "ThreadList",
+    "ThreadLogs",
+    "thread_index",
+    "thread_logs",
+    "thread_run",
+    "thread_summaries",
+    "thread_summary",
+]
