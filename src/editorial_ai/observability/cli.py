@@ -1,0 +1,262 @@
+"""The command line: ``editorial-ai-obs runs | show | serve``.
+
+Reads through the shared read layer (``reader.py``), like the API, so
+``--json`` prints the very objects the API returns. Errors are one line on
+stderr and a non-zero exit, never a traceback: 1 for an unknown thread or an
+empty or missing log directory, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from . import _env
+from .models import PipelineRunSummary
+from .reader import NodeRunView, thread_logs, thread_summaries
+
+_STATUS_MARK = {
+    "success": "ok",
+    "error": "ERROR",
+    "skipped": "skipped",
+    "interrupted": "interrupted",
+}
+
+
+class CommandError(Exception):
+    """A failure to report as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    if ms < 1:
+        return "%.2f ms" % ms
+    if ms < 1000:
+        return "%.1f ms" % ms
+    if ms < 120_000:
+        return "%.2f s" % (ms / 1000)
+    return "%.1f min" % (ms / 60_000)
+
+
+def _cost(usd: float | None) -> str:
+    if usd is None:
+        return "?"
+    if usd == 0:
+        return "$0"
+    if usd < 0.01:
+        return "$%.5f" % usd
+    return "$%.4f" % usd
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(rows: list[list[str]], right: set[int], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _check_log_dir(log_dir: str | None) -> None:
+    directory = _env.log_dir(log_dir)
+    if not directory.is_dir():
+        raise CommandError(
+            "no log directory at %s (set --log-dir or %s)" % (directory, _env.LOG_DIR)
+        )
+
+
+def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
+    """One row per thread, newest first."""
+    _check_log_dir(args.log_dir)
+    listing = thread_summaries(log_dir=args.log_dir, limit=args.limit)
+    if args.json:
+        out.write(listing.model_dump_json(indent=2) + "\n")
+        return 0
+    if not listing.threads:
+        raise CommandError("no threads in %s" % _env.log_dir(args.log_dir))
+    rows = [["THREAD", "STATUS", "NODES", "DURATION", "TOKENS", "COST", "STARTED"]]
+    for summary in listing.threads:
+        rows.append(
+            [
+                _cut(summary.thread_id, 44),
+                summary.status,
+                str(summary.node_count),
+                _duration(summary.wall_time_ms),
+                format(summary.total_tokens, ","),
+                _cost(summary.estimated_cost_usd),
+                _when(summary.started_at),
+            ]
+        )
+    _table(rows, {2, 3, 4, 5}, out)
+    return 0
+
+
+def _summary_line(summary: PipelineRunSummary) -> str:
+    unpriced = (
+        " (%s tokens unpriced)" % format(summary.unpriced_tokens, ",")
+        if summary.unpriced_tokens
+        else ""
+    )
+    return "%s: %d node runs in %s, %s tokens (%s in / %s out), cost %s%s" % (
+        summary.status,
+        summary.node_count,
+        _duration(summary.wall_time_ms),
+        format(summary.total_tokens, ","),
+        format(summary.total_prompt_tokens, ","),
+        format(summary.total_completion_tokens, ","),
+        _cost(summary.estimated_cost_usd),
+        unpriced,
+    )
+
+
+def _run_row(run: NodeRunView, start: datetime | None) -> list[str]:
+    offset = (
+        (run.started_at - start).total_seconds() * 1000 if start is not None else None
+    )
+    models = sorted({u.model_name or "?" for u in run.token_usage})
+    unknown = any(not u.usage_reported for u in run.token_usage)
+    tokens = format(run.total_tokens, ",") + ("+?" if unknown else "")
+    attempt = run.attempt or 1
+    return [
+        str(run.index),
+        run.node_name,
+        "-" if run.step is None else str(run.step),
+        _STATUS_MARK.get(run.status, run.status)
+        + ("" if attempt == 1 else " (try %d)" % attempt),
+        "+" + _duration(offset),
+        _duration(run.duration_ms),
+        tokens,
+        _cost(run.estimated_cost_usd),
+        ",".join(models) or "-",
+    ]
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    """One row per node run of a thread, errors underneath."""
+    _check_log_dir(args.log_dir)
+    logs = thread_logs(args.thread_id, log_dir=args.log_dir, include_io=args.io)
+    if not logs.runs and logs.summary is None:
+        raise CommandError("no such thread: %r" % args.thread_id)
+    if args.json:
+        out.write(logs.model_dump_json(indent=2) + "\n")
+        return 0
+    start = logs.summary.started_at if logs.summary else None
+    out.write("thread %s\n\n" % args.thread_id)
+    header = ["#", "NODE", "STEP", "STATUS", "START", "DURATION", "TOKENS", "COST"]
+    rows = [[*header, "MODEL"]]
+    notes: dict[int, list[str]] = {}
+    for position, run in enumerate(logs.runs, start=1):
+        rows.append(_run_row(run, start))
+        lines = []
+        if run.status == "error":
+            lines.append("%s: %s" % (run.error_type, run.error_message))
+            lines.extend((run.error_traceback or "").splitlines()[:-1])
+        if run.status == "interrupted" and run.interrupt_id:
+            lines.append("waiting for a human (interrupt %s)" % run.interrupt_id[:12])
+        if args.io:
+            for label, value in (("in ", run.input_state), ("out", run.output_state)):
+                if value is not None:
+                    lines.append("%s %s" % (label, _cut(json.dumps(value), 200)))
+        if lines:
+            notes[position] = lines
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {0, 2, 4, 5, 6, 7}
+    for position, row in enumerate(rows):
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        out.write("  ".join(cells).rstrip() + "\n")
+        for line in notes.get(position, []):
+            out.write("      | %s\n" % line)
+    if logs.summary is not None:
+        out.write("\n" + _summary_line(logs.summary) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the API and the viewer."""
+    try:
+        from .api import serve
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    serve(log_dir=args.log_dir, host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``editorial-ai-obs`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="editorial-ai-obs",
+        description="Read the node runs recorded by editorial-ai-observability.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    log_dir_help = "log directory (default: $%s or ./data/logs)" % _env.LOG_DIR
+
+    runs = commands.add_parser("runs", help="one row per thread, newest first")
+    runs.add_argument("--json", action="store_true", help="print the API's JSON")
+    runs.add_argument("--limit", type=int, default=None, help="at most N threads")
+    runs.add_argument("--log-dir", help=log_dir_help)
+    runs.set_defaults(handler=cmd_runs)
+
+    show = commands.add_parser("show", help="one row per node run of a thread")
+    show.add_argument("thread_id")
+    show.add_argument("--json", action="store_true", help="print the API's JSON")
+    show.add_argument("--io", action="store_true", help="include state snapshots")
+    show.add_argument("--log-dir", help=log_dir_help)
+    show.set_defaults(handler=cmd_show)
+
+    serve = commands.add_parser("serve", help="serve the API and the web viewer")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--log-dir", help=log_dir_help)
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``editorial-ai-obs``; returns the exit code.
+
+    Example:
+        >>> main(["runs", "--log-dir", "/nonexistent"])
+        1
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args, sys.stdout))
+    except CommandError as exc:
+        print("editorial-ai-obs: %s" % exc, file=sys.stderr)
+        return exc.code
+    except BrokenPipeError:
+        return 0  # `... | head` closed the pipe: not an error
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        print(
+            "editorial-ai-obs: unexpected %s: %s" % (type(exc).__name__, exc),
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
