@@ -11,6 +11,7 @@ import pytest
 
 from editorial_ai.observability import NodeRunLog, TokenUsage
 from editorial_ai.observability._internal import reset_warning_counts
+from editorial_ai.observability.sinks import set_sinks
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -20,8 +21,11 @@ def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh ``$EDITORIAL_AI_LOG_DIR`` and fresh warning counters per test."""
     directory = tmp_path / "logs"
     monkeypatch.setenv("EDITORIAL_AI_LOG_DIR", str(directory))
+    monkeypatch.delenv("EDITORIAL_AI_SINKS", raising=False)
     reset_warning_counts()
+    set_sinks(None)
     yield directory
+    set_sinks(None)
     reset_warning_counts()
 
 

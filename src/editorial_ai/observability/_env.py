@@ -13,6 +13,10 @@ LOG_DIR = "EDITORIAL_AI_LOG_DIR"
 """Directory of the JSONL files, one per thread. Default: ``data/logs`` under
 the current working directory, resolved at every write and read."""
 
+SINKS = "EDITORIAL_AI_SINKS"
+"""Comma-separated sinks for finished node runs: ``jsonl`` (the default),
+``otel`` (OpenTelemetry, the ``otel`` extra), or ``module:attribute``."""
+
 DEFAULT_LOG_DIR = Path("data") / "logs"
 
 

@@ -38,6 +38,8 @@ from .collector import (
     collector_for_namespace,
     current_collector,
     make_usage,
+    note_chain_end,
+    note_chain_start,
 )
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
@@ -112,6 +114,30 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         super().__init__()
         self._pending: dict[UUID, _Pending] = {}
         self._lock = threading.Lock()
+
+    # -- chains: which graph invocation a node runs in --------------------------
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Note the chain run's root (the graph invocation)."""
+        note_chain_start(run_id, parent_run_id)
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """Forget the ended chain run."""
+        note_chain_end(run_id)
+
+    def on_chain_error(
+        self, error: BaseException, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        """Forget the failed chain run."""
+        note_chain_end(run_id)
 
     # -- start: decide which node the call belongs to -------------------------
 

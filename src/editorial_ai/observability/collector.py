@@ -19,6 +19,7 @@ import math
 import threading
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._internal import guard, warn_failure
 from .models import TokenUsage
@@ -105,6 +106,32 @@ def unregister_namespace(namespace: str, collector: TokenCollector) -> None:
 def collector_for_namespace(namespace: str) -> TokenCollector | None:
     """The collector of the running node with this task namespace, if any."""
     return _by_namespace.get(namespace)
+
+
+# Root run of every chain run a handler on the graph run has seen start and
+# not yet end: the node wrapper finds its graph invocation here, through the
+# run id of the node's own chain run (the parent of the node's callbacks).
+_roots: dict[Any, Any] = {}
+_MAX_ROOTS = 100_000
+
+
+def note_chain_start(run_id: Any, parent_run_id: Any) -> None:
+    """Remember which invocation (root run) the chain run ``run_id`` is in."""
+    if len(_roots) >= _MAX_ROOTS:  # ends were lost: forget, do not grow
+        _roots.clear()
+    _roots[run_id] = (
+        run_id if parent_run_id is None else _roots.get(parent_run_id, parent_run_id)
+    )
+
+
+def note_chain_end(run_id: Any) -> None:
+    """Forget a chain run that ended."""
+    _roots.pop(run_id, None)
+
+
+def invocation_of(run_id: Any) -> Any:
+    """The root run of chain run ``run_id``, if a handler saw it start."""
+    return _roots.get(run_id)
 
 
 def reset_token_collector() -> None:

@@ -73,6 +73,10 @@ class NodeRunHead(BaseModel):
     checkpoint_ns: str | None = None
     """LangGraph task namespace (``node:task_id``; nested for subgraphs). A
     node resumed after ``interrupt()`` runs again under the same namespace."""
+    invocation_id: str | None = None
+    """The run id of the graph invocation (``invoke``/``stream`` call) this
+    node ran in; known when a ``TokenUsageCallbackHandler`` is registered on
+    the graph run (``config["callbacks"]``). Groups node runs into traces."""
     attempt: int | None = None
     """1 for a node's first try, 2, 3, ... for the retries of a
     ``RetryPolicy``; each attempt is its own record."""

@@ -35,6 +35,7 @@ from langgraph.types import Command
 from ._internal import guard
 from .collector import (
     TokenCollector,
+    invocation_of,
     make_usage,
     register_namespace,
     restore_collector,
@@ -73,6 +74,7 @@ class _Run:
     node_name: str
     step: int | None
     checkpoint_ns: str | None
+    invocation_id: str | None
     attempt: int | None
     scratchpad: Any
     input_state: dict[str, Any] | None
@@ -104,6 +106,9 @@ def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
         checkpoint_ns = configurable.get("checkpoint_ns") or metadata.get(
             "langgraph_checkpoint_ns"
         )
+        # The node's callbacks are children of the node's own chain run.
+        node_run_id = getattr(config.get("callbacks"), "parent_run_id", None)
+        invocation = invocation_of(node_run_id) if node_run_id else None
         collector, token = start_collector()
         if checkpoint_ns:
             register_namespace(checkpoint_ns, collector)
@@ -115,6 +120,7 @@ def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
             node_name=spec.name or metadata.get("langgraph_node") or spec.function_name,
             step=metadata.get("langgraph_step"),
             checkpoint_ns=checkpoint_ns or None,
+            invocation_id=None if invocation is None else str(invocation),
             attempt=getattr(info, "node_attempt", None),
             scratchpad=configurable.get("__pregel_scratchpad"),
             input_state=None,
@@ -263,6 +269,7 @@ def _finish(
             prompt_chars=sum(usage.prompt_chars for usage in usages),
             step=run.step if isinstance(run.step, int) else None,
             checkpoint_ns=run.checkpoint_ns,
+            invocation_id=run.invocation_id,
             attempt=run.attempt,
             **fields,
         )
