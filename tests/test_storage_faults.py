@@ -297,6 +297,8 @@ m = {str(mount)!r}
 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", m], check=True)
 os.environ["EDITORIAL_AI_LOG_DIR"] = m + "/logs"
 append_node_log(log("kept"))
+from editorial_ai.observability import _writer
+_writer.close_all()  # a descriptor open for writing would keep the mount busy
 subprocess.run(["mount", "-o", "remount,ro", m], check=True)
 for i in range(100):
     append_node_log(log("lost"))
@@ -408,7 +410,8 @@ try:
         held.append(os.open("/dev/null", os.O_RDONLY))
 except OSError:
     pass
-append_node_log(log("lost"))
+append_node_log(log("kept too"))  # its descriptor is already open
+append_node_log(log("lost", thread="t2"))  # a new file needs a descriptor
 for fd in held:
     os.close(fd)
 print(",".join(r.node_name for r in read_node_logs("t1")))
@@ -416,7 +419,7 @@ print(",".join(r.node_name for r in read_node_logs("t1")))
     )
     result = run_python(code, log_dir=log_dir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "kept"
+    assert result.stdout.strip() == "kept,kept too"
     assert "EMFILE" in result.stderr
 
 

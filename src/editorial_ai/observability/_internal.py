@@ -16,8 +16,8 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from types import TracebackType
 from typing import ParamSpec, TypeVar
 
 logger = logging.getLogger("editorial_ai.observability")
@@ -67,27 +67,42 @@ def reset_warning_counts() -> None:
         _counts.clear()
 
 
-@contextmanager
-def guard(kind: str) -> Iterator[None]:
+class guard:  # lower case: used like a function, ``with guard("kind"):``
     """Swallow an ``Exception`` raised inside, reporting it as one warning.
 
     ``BaseException`` (``KeyboardInterrupt``, ``SystemExit``,
-    ``CancelledError``) passes through: those belong to the user.
+    ``CancelledError``) passes through: those belong to the user. A class,
+    not a generator-based context manager: it runs on every node execution.
 
     Example:
         >>> with guard("snapshot"):
         ...     1 / 0
     """
-    try:
-        yield
-    except Exception as exc:
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
         warn_failure(
-            "%s:%s" % (kind, type(exc).__name__),
+            "%s:%s" % (self.kind, type(exc).__name__),
             "%s failed: %s: %s; the pipeline is unaffected",
-            kind,
+            self.kind,
             type(exc).__name__,
             exc,
         )
+        return True
 
 
 def guarded(kind: str, default: _R) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:

@@ -27,6 +27,9 @@ from .models import TokenUsage
 _debug = logging.getLogger("editorial_ai.observability").debug
 
 
+_dedupe_lock = threading.Lock()
+
+
 @dataclass(slots=True)
 class TokenCollector:
     """The LLM calls of one node execution, counted once per LLM run id."""
@@ -36,14 +39,15 @@ class TokenCollector:
     seen_message_ids: set[str] = field(default_factory=set)
     """Ids of the AI messages whose usage a handler counted (see
     ``node_wrapper``'s fallback for calls no handler saw)."""
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
         """Add one call; ``False`` if a call with this ``run_id`` was counted."""
         if run_id is None:
             self.usages.append(usage)
             return True
-        with self.lock:
+        # One lock for all collectors: only LLM calls take it, a node run
+        # does not (a lock per collector cost every node run its creation).
+        with _dedupe_lock:
             if run_id in self.seen_run_ids:
                 return False
             self.seen_run_ids.add(run_id)
@@ -52,7 +56,10 @@ class TokenCollector:
 
     def harvest(self) -> list[TokenUsage]:
         """Return the calls counted so far and start over."""
-        with self.lock:
+        usages = self.usages
+        if not usages:
+            return []
+        with _dedupe_lock:
             usages, self.usages = self.usages, []
         return usages
 

@@ -42,7 +42,7 @@ from .collector import (
     start_collector,
     unregister_namespace,
 )
-from .models import NodeRunLog, NodeStatus, TokenUsage
+from .models import NodeStatus, TokenUsage, build_node_run_log
 from .sinks import emit
 from .snapshot import SnapshotOptions, snapshot_output, snapshot_state
 
@@ -86,7 +86,7 @@ class _Run:
 def _thread_id(configurable: Mapping[str, Any], state: Any) -> str:
     thread_id = configurable.get("thread_id")
     if thread_id is None:
-        if isinstance(state, Mapping):
+        if type(state) is dict or isinstance(state, Mapping):
             thread_id = state.get("thread_id")
         else:
             thread_id = getattr(state, "thread_id", None)
@@ -226,54 +226,77 @@ def _finish(
     """End recording and hand the record to the sinks. Never raises."""
     elapsed_ns = time.perf_counter_ns() - run.clock_ns
     restore_collector(run.token)
-    if run.checkpoint_ns:
-        unregister_namespace(run.checkpoint_ns, run.collector)
+    namespace = run.checkpoint_ns
+    if namespace:
+        unregister_namespace(namespace, run.collector)
     with guard("node_wrapper finish"):
-        usages = run.collector.harvest()
-        if status == "success" and result is not None:
-            usages.extend(_unseen_usage(run, result))
         spec = run.spec
-        fields: dict[str, Any] = {}
+        usages = run.collector.harvest()
+        if status == "success" and result is not None and _may_hold_messages(result):
+            usages.extend(_unseen_usage(run, result))
+        error_type = error_message = error_traceback = interrupt_id = None
+        interrupt_value: Any = None
         if exc is not None and status == "error":
-            fields["error_type"] = type(exc).__name__
+            error_type = type(exc).__name__
             with guard("error message"):
-                fields["error_message"] = str(exc)[:_MAX_MESSAGE]
-            fields["error_traceback"] = _error_excerpt(exc)
+                error_message = str(exc)[:_MAX_MESSAGE]
+            error_traceback = _error_excerpt(exc)
         elif isinstance(exc, GraphInterrupt):
             interrupts = exc.args[0] if exc.args else ()
             if interrupts:
                 first = interrupts[0]
-                fields["interrupt_id"] = getattr(first, "id", None)
+                interrupt_id = getattr(first, "id", None)
                 if spec.capture_io:
                     value = getattr(first, "value", None)
                     wrapped = snapshot_state({"value": value}, spec.options)
-                    fields["interrupt_value"] = (wrapped or {}).get("value")
+                    interrupt_value = (wrapped or {}).get("value")
         resume = getattr(run.scratchpad, "resume", None)
-        if resume and run.checkpoint_ns:
-            fields["resumed_interrupt_ids"] = _interrupt_ids(
-                run.checkpoint_ns, len(resume)
-            )
-        log = NodeRunLog.model_construct(
-            thread_id=run.thread_id,
-            node_name=run.node_name,
-            status=status,
-            started_at=run.started_at,
-            ended_at=run.started_at + timedelta(microseconds=elapsed_ns // 1000),
-            token_usage=usages,
-            input_state=run.input_state,
-            output_state=(
-                snapshot_output(result, spec.options)
-                if spec.capture_io and status == "success"
-                else None
-            ),
-            prompt_chars=sum(usage.prompt_chars for usage in usages),
-            step=run.step if isinstance(run.step, int) else None,
-            checkpoint_ns=run.checkpoint_ns,
-            invocation_id=run.invocation_id,
-            attempt=run.attempt,
-            **fields,
+        started_at = run.started_at
+        step = run.step
+        # Every value below is built here with the right type (UTC times,
+        # TokenUsage objects, JSON-safe snapshots): skip re-validating them.
+        log = build_node_run_log(
+            {
+                "thread_id": run.thread_id,
+                "node_name": run.node_name,
+                "status": status,
+                "started_at": started_at,
+                "ended_at": started_at + timedelta(microseconds=elapsed_ns // 1000),
+                "token_usage": usages,
+                "error_type": error_type,
+                "error_message": error_message,
+                "error_traceback": error_traceback,
+                "prompt_chars": sum([u.prompt_chars for u in usages]) if usages else 0,
+                "step": step if type(step) is int else None,
+                "checkpoint_ns": namespace,
+                "invocation_id": run.invocation_id,
+                "attempt": run.attempt,
+                "interrupt_id": interrupt_id,
+                "resumed_interrupt_ids": (
+                    _interrupt_ids(namespace, len(resume))
+                    if resume and namespace
+                    else None
+                ),
+                "input_state": run.input_state,
+                "output_state": (
+                    snapshot_output(result, spec.options)
+                    if spec.capture_io and status == "success"
+                    else None
+                ),
+                "interrupt_value": interrupt_value,
+            }
         )
         emit(log)
+
+
+def _may_hold_messages(result: Any) -> bool:
+    """Cheap test before looking for AI messages in a node's update."""
+    if type(result) is dict:
+        for value in result.values():
+            if isinstance(value, list | tuple | AIMessage):
+                return True
+        return False
+    return True
 
 
 def _interrupt_ids(namespace: str, count: int) -> list[str] | None:

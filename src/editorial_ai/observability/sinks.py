@@ -20,7 +20,6 @@ Which sinks, in order of precedence:
 from __future__ import annotations
 
 import importlib
-import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
@@ -86,7 +85,7 @@ def _resolve(name: str) -> Any:
 
 def _env_sinks() -> list[Any]:
     global _from_env
-    spec = os.environ.get(_env.SINKS, "").strip()
+    spec = (_env.get(_env.SINKS) or "").strip()
     cached = _from_env
     if cached is not None and cached[0] == spec:
         return cached[1]

@@ -1,17 +1,13 @@
 """JSONL storage: one file per thread, one line per node run, nothing lost.
 
-Writing. A line is one ``os.write`` on a descriptor opened with ``O_APPEND``,
-under an exclusive ``flock`` of the file.
-On Linux and macOS an append of one ``write`` to a regular file lands whole at
-the end of the file, so lines written at once by threads and by separate
-processes never interleave, whatever their size (we measured 1.5 M concurrent
-appends of 100 B to 16 MiB without one interleaving; two ``write`` calls per
-line corrupt lines above 8 KiB). Before appending, the writer looks at the
-file's last byte: a crash or a full disk may have left a torn line without its
-newline, and the writer restores it so the new line is not glued onto the
-fragment. The file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and must be a
-regular file: a symlink or a FIFO at the log path is refused, never followed
-and never waited on.
+Writing (``_writer.py`` has the details). A line is one ``os.write`` on a
+descriptor opened with ``O_APPEND``: lines written at once by threads and by
+separate processes never interleave, whatever their size (we measured 1.5 M
+concurrent appends of 100 B to 16 MiB without one interleaving; two ``write``
+calls per line corrupt lines above 8 KiB). A torn last line left by a crash or
+a full disk gets its newline back before the next line, so nothing else is
+lost. A symlink or a FIFO at the log path is refused, never followed and never
+waited on.
 
 Reading. Every valid line is returned in file order; a corrupt line (a crash
 mid-write, a hand edit) is skipped with one warning; an unfinished last line
@@ -34,12 +30,10 @@ keeps only lines of the id asked for.
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import os
 import re
 import stat
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +44,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from . import _env
 from ._internal import guard, logger, warn_failure
+from ._writer import append_line
 from .models import NodeRunLog
 
 SUFFIX = ".jsonl"
@@ -57,15 +52,6 @@ _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_STEM = 200
 _HASHED_PREFIX = 120
-# O_RDWR, not O_WRONLY: the writer reads the file's last byte (torn line check).
-_WRITE_FLAGS = (
-    os.O_RDWR
-    | os.O_APPEND
-    | os.O_CREAT
-    | os.O_NONBLOCK
-    | os.O_NOFOLLOW
-    | getattr(os, "O_CLOEXEC", 0)
-)
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -136,6 +122,21 @@ def thread_log_path(
 
 # -- writing ------------------------------------------------------------------
 
+_paths: dict[tuple[str, str], str] = {}
+
+
+def _file_path(directory: str, thread_id: str) -> str:
+    """``directory/stem.jsonl``, remembered: a thread writes many lines."""
+    key = (directory, thread_id)
+    path = _paths.get(key)
+    if path is None:
+        if len(_paths) > 4096:
+            _paths.clear()
+        path = _paths[key] = os.path.join(
+            directory, thread_file_stem(thread_id) + SUFFIX
+        )
+    return path
+
 
 def _clean(value: Any, seen: set[int]) -> Any:
     """A copy ``to_json`` accepts: no lone surrogates, cycles cut."""
@@ -187,59 +188,6 @@ def encode_line(log: NodeRunLog) -> bytes:
     return to_json(data, inf_nan_mode="null", fallback=_safe_repr) + b"\n"
 
 
-_LOCK_WAIT_S = 2.0
-
-
-def _lock(fd: int) -> None:
-    """Hold an exclusive ``flock`` on ``fd`` (released when it is closed).
-
-    The append itself is atomic without it; the lock makes the torn-line check
-    and the write one step, so a writer never mistakes another writer's line in
-    progress for a torn one. A holder that stays stuck (a stopped process)
-    costs at most ``_LOCK_WAIT_S``: then we append without the lock.
-    """
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except BlockingIOError:
-        pass
-    deadline = time.monotonic() + _LOCK_WAIT_S
-    delay = 0.0001
-    while time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(delay * 2, 0.01)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            continue
-
-
-def _append_line(path: str, directory: Path, line: bytes) -> None:
-    try:
-        fd = os.open(path, _WRITE_FLAGS, 0o644)
-    except FileNotFoundError:
-        # The directory is missing (first write, or deleted since): make it.
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, _WRITE_FLAGS, 0o644)
-    try:
-        _lock(fd)
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
-            # A torn line (crash, full disk) lost its newline: restore it in
-            # the same write, or this line would be glued onto the fragment.
-            line = b"\n" + line
-        written = os.write(fd, line)
-        if written != len(line):
-            raise OSError(
-                errno.EIO, "short write (%d of %d bytes)" % (written, len(line)), path
-            )
-    finally:
-        os.close(fd)
-
-
 def append_node_log(log: NodeRunLog) -> None:
     """Append ``log`` as one line to its thread's JSONL file. Never raises.
 
@@ -254,9 +202,9 @@ def append_node_log(log: NodeRunLog) -> None:
     """
     path = "?"
     try:
-        directory = _env.log_dir()
-        path = os.path.join(directory, thread_file_stem(log.thread_id) + SUFFIX)
-        _append_line(path, directory, encode_line(log))
+        directory = _env.log_dir_str()
+        path = _file_path(directory, log.thread_id)
+        append_line(path, directory, encode_line(log))
     except OSError as exc:
         name = errno.errorcode.get(exc.errno or 0, "OSError")
         warn_failure(

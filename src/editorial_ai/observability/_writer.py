@@ -1,0 +1,224 @@
+"""Appending lines to thread files: whole lines, cheap in the common case.
+
+Every line is one ``os.write`` on a descriptor opened with ``O_APPEND``: on
+Linux and macOS such a write to a regular file lands whole at the end of the
+file, so lines from threads and processes never interleave.
+
+Descriptors stay open between node runs (at most 64 files per process), so
+the common case costs two system calls: ``fstat``, then ``write``. The writer
+remembers where its last line ended; if the file still ends there, it ends
+with our newline. Otherwise someone else wrote since, and under an exclusive
+``flock`` the writer reads the last byte: if a crash or a full disk left a torn
+line without its newline, it restores the newline in the same write, so the
+new line is not glued onto the fragment. (A writer on the fast path takes no
+flock, so while several processes write one thread at once, a checking writer
+may see a line still being written and add a newline that was not needed: an
+empty line, which readers skip. No line is ever lost or cut.)
+
+A file that was deleted (with its directory, say) is reopened and created
+again on the next line; a file replaced under the same name (log rotation) is
+noticed within a second. The file is opened with ``O_NOFOLLOW | O_NONBLOCK``
+and must be a regular file: a symlink or a FIFO at the path is refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+_FLAGS = (
+    # O_RDWR, not O_WRONLY: the writer reads the file's last byte.
+    os.O_RDWR
+    | os.O_APPEND
+    | os.O_CREAT
+    | os.O_NONBLOCK
+    | os.O_NOFOLLOW
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_MAX_OPEN = 64
+_RECHECK_S = 1.0
+_LOCK_WAIT_S = 2.0
+
+
+@dataclass(slots=True)
+class _OpenFile:
+    fd: int
+    identity: tuple[int, int]
+    end: int = -1
+    """File size right after our last line; -1 when unknown."""
+    checked: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_open: OrderedDict[str, _OpenFile] = OrderedDict()
+_table_lock = threading.Lock()
+
+
+def _open_file(path: str, directory: str) -> _OpenFile:
+    try:
+        fd = os.open(path, _FLAGS, 0o644)
+    except FileNotFoundError:
+        # The directory is missing (first write, or deleted since): make it.
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(path, _FLAGS, 0o644)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return _OpenFile(fd, (info.st_dev, info.st_ino), checked=time.monotonic())
+
+
+def _entry(path: str, directory: str) -> _OpenFile:
+    entry = _open.get(path)
+    if entry is not None:
+        return entry
+    entry = _open_file(path, directory)
+    with _table_lock:
+        existing = _open.get(path)
+        if existing is not None:
+            os.close(entry.fd)
+            return existing
+        _open[path] = entry
+        while len(_open) > _MAX_OPEN:
+            _, oldest = _open.popitem(last=False)
+            with oldest.lock:
+                os.close(oldest.fd)
+    return entry
+
+
+def _forget(path: str, entry: _OpenFile) -> None:
+    with _table_lock:
+        if _open.get(path) is entry:
+            del _open[path]
+    try:
+        os.close(entry.fd)
+    except OSError:
+        pass
+
+
+def _is_stale(path: str, entry: _OpenFile, links: int) -> bool:
+    """True if ``path`` no longer names the file we hold open."""
+    if links == 0:
+        return True
+    now = time.monotonic()
+    if now - entry.checked < _RECHECK_S:
+        return False
+    entry.checked = now
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    return (info.st_dev, info.st_ino) != entry.identity
+
+
+def _flock(fd: int) -> bool:
+    """Take an exclusive ``flock``; give up after ``_LOCK_WAIT_S`` (a stuck
+    holder, such as a stopped process, must not stop the pipeline)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    delay = 0.0001
+    while time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            continue
+    return False
+
+
+def _write(path: str, entry: _OpenFile, line: bytes, size: int) -> None:
+    fd = entry.fd
+    if size == entry.end:
+        # The file ends where our last line ended: with our newline.
+        written = os.write(fd, line)
+    else:
+        # Someone else wrote since (or this is our first line): look at the
+        # last byte under the flock, so that a writer taking the same path
+        # never reads another's line in progress as a torn one.
+        locked = _flock(fd)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            written = os.write(fd, line)
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    if written != len(line):
+        entry.end = -1
+        raise OSError(
+            errno.EIO, "short write (%d of %d bytes)" % (written, len(line)), path
+        )
+    entry.end = size + written
+
+
+def append_line(path: str, directory: str, line: bytes) -> None:
+    """Append ``line`` (ending in ``\\n``) to the file at ``path``.
+
+    Raises ``OSError`` on failure; the caller turns it into a warning.
+    """
+    entry = _entry(path, directory)
+    with entry.lock:
+        try:
+            info = os.fstat(entry.fd)
+            if _is_stale(path, entry, info.st_nlink):
+                raise FileNotFoundError
+            _write(path, entry, line, info.st_size)
+            return
+        except FileNotFoundError:
+            pass  # reopen below
+        except BaseException:
+            _forget(path, entry)
+            raise
+    _forget(path, entry)
+    entry = _entry(path, directory)
+    with entry.lock:
+        try:
+            _write(path, entry, line, os.fstat(entry.fd).st_size)
+        except BaseException:
+            _forget(path, entry)
+            raise
+
+
+def close_all() -> None:
+    """Close every cached descriptor (tests, and before a process exits)."""
+    with _table_lock:
+        entries = list(_open.values())
+        _open.clear()
+    for entry in entries:
+        try:
+            os.close(entry.fd)
+        except OSError:
+            pass
+
+
+def _after_fork_in_child() -> None:
+    # The child must not share our descriptors' flock and positions, nor a
+    # lock another thread held at the fork: start from nothing.
+    global _table_lock
+    _table_lock = threading.Lock()
+    for entry in list(_open.values()):
+        try:
+            os.close(entry.fd)
+        except OSError:
+            pass
+    _open.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
