@@ -157,3 +157,19 @@ def test_bad_usage_exit_2(log_dir: Path) -> None:
     """An unknown command is a usage error (exit 2), not a traceback."""
     result = run_cli("explode", log_dir=log_dir)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_long_thread_is_shown_page_by_page(log_dir: Path) -> None:
+    """A thread longer than one page comes out whole, oldest first."""
+    from editorial_ai.observability import append_node_log
+
+    from .conftest import make_log
+
+    for index in range(1203):
+        append_node_log(make_log("long", node_name="n%d" % index, start_ms=-index))
+    data = json.loads(run_cli("show", "long", "--json", log_dir=log_dir).stdout)
+    assert data["total_runs"] == 1203 and len(data["runs"]) == 1203
+    assert data["runs"][0]["node_name"] == "n1202"
+    assert data["summary"]["node_count"] == 1203
+    table = run_cli("show", "long", log_dir=log_dir).stdout
+    assert table.count(" ok ") == 1203

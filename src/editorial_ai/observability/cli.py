@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TextIO
 
 from . import _env
 from .models import PipelineRunSummary
-from .reader import NodeRunView, thread_logs, thread_summaries
+from .reader import NodeRunView, ThreadLogs, thread_logs, thread_summaries
 
 _STATUS_MARK = {
     "success": "ok",
@@ -149,46 +149,86 @@ def _run_row(run: NodeRunView, start: datetime | None) -> list[str]:
     ]
 
 
+_PAGE = 500
+_WIDTHS = [5, 22, 5, 15, 10, 9, 9, 9, 0]
+_RIGHT = {0, 2, 4, 5, 6, 7}
+
+
+def _pages(args: argparse.Namespace) -> Iterator[ThreadLogs]:
+    """The thread's runs a page at a time: a thread file of any size is shown
+    without holding its runs in memory."""
+    offset = 0
+    while True:
+        page = thread_logs(
+            args.thread_id,
+            log_dir=args.log_dir,
+            include_io=args.io,
+            limit=_PAGE,
+            offset=offset,
+        )
+        yield page
+        offset += len(page.runs)
+        if len(page.runs) < _PAGE or offset >= page.total_runs:
+            return
+
+
+def _row_text(row: list[str]) -> str:
+    cells = []
+    for i, cell in enumerate(row):
+        width = _WIDTHS[i]
+        if width and len(cell) > width:
+            cell = _cut(cell, width)
+        cells.append(cell.rjust(width) if i in _RIGHT else cell.ljust(width))
+    return "  ".join(cells).rstrip() + "\n"
+
+
+def _notes(run: NodeRunView, with_io: bool) -> list[str]:
+    lines = []
+    if run.status == "error":
+        lines.append("%s: %s" % (run.error_type, run.error_message))
+        lines.extend((run.error_traceback or "").splitlines()[:-1])
+    if run.status == "interrupted" and run.interrupt_id:
+        lines.append("waiting for a human (interrupt %s)" % run.interrupt_id[:12])
+    if with_io:
+        for label, value in (("in ", run.input_state), ("out", run.output_state)):
+            if value is not None:
+                lines.append("%s %s" % (label, _cut(json.dumps(value), 200)))
+    return lines
+
+
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     """One row per node run of a thread, errors underneath."""
     _check_log_dir(args.log_dir)
-    logs = thread_logs(args.thread_id, log_dir=args.log_dir, include_io=args.io)
-    if not logs.runs and logs.summary is None:
+    pages = _pages(args)
+    first = next(pages)
+    if not first.runs and first.summary is None:
         raise CommandError("no such thread: %r" % args.thread_id)
+    summary = first.summary
     if args.json:
-        out.write(logs.model_dump_json(indent=2) + "\n")
+        # The logs route's object, written run by run.
+        out.write('{\n  "thread_id": %s,\n  "runs": [' % json.dumps(args.thread_id))
+        separator = "\n    "
+        for page in (first, *pages):
+            for run in page.runs:
+                out.write(separator + run.model_dump_json())
+                separator = ",\n    "
+        body = summary.model_dump_json() if summary else "null"
+        out.write(
+            '\n  ],\n  "summary": %s,\n  "total_runs": %d\n}\n'
+            % (body, first.total_runs)
+        )
         return 0
-    start = logs.summary.started_at if logs.summary else None
+    start = summary.started_at if summary else None
     out.write("thread %s\n\n" % args.thread_id)
     header = ["#", "NODE", "STEP", "STATUS", "START", "DURATION", "TOKENS", "COST"]
-    rows = [[*header, "MODEL"]]
-    notes: dict[int, list[str]] = {}
-    for position, run in enumerate(logs.runs, start=1):
-        rows.append(_run_row(run, start))
-        lines = []
-        if run.status == "error":
-            lines.append("%s: %s" % (run.error_type, run.error_message))
-            lines.extend((run.error_traceback or "").splitlines()[:-1])
-        if run.status == "interrupted" and run.interrupt_id:
-            lines.append("waiting for a human (interrupt %s)" % run.interrupt_id[:12])
-        if args.io:
-            for label, value in (("in ", run.input_state), ("out", run.output_state)):
-                if value is not None:
-                    lines.append("%s %s" % (label, _cut(json.dumps(value), 200)))
-        if lines:
-            notes[position] = lines
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = {0, 2, 4, 5, 6, 7}
-    for position, row in enumerate(rows):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        out.write("  ".join(cells).rstrip() + "\n")
-        for line in notes.get(position, []):
-            out.write("      | %s\n" % line)
-    if logs.summary is not None:
-        out.write("\n" + _summary_line(logs.summary) + "\n")
+    out.write(_row_text([*header, "MODEL"]))
+    for page in (first, *pages):
+        for run in page.runs:
+            out.write(_row_text(_run_row(run, start)))
+            for line in _notes(run, args.io):
+                out.write("      | %s\n" % line)
+    if summary is not None:
+        out.write("\n" + _summary_line(summary) + "\n")
     return 0
 
 
