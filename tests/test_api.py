@@ -368,6 +368,18 @@ def test_slash_id_through_real_uvicorn(log_dir: Path) -> None:
         assert dot["thread_id"] == ".." and dot["runs"] == []
 
 
+def test_foreign_host_through_real_uvicorn(log_dir: Path) -> None:
+    """Through a real server, a rebinding Host is 400 and a loopback one is 200."""
+    append_node_log(make_log())
+    with running_server(create_app(log_dir)) as base:
+        port = httpx.URL(base).port
+        for host, status in (("evil.example", 400), ("localhost:%d" % port, 200)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/api/threads", headers={"Host": host})
+            assert connection.getresponse().status == status, host
+            connection.close()
+
+
 # -- damaged and growing files --------------------------------------------------
 
 

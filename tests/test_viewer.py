@@ -1,4 +1,8 @@
-"""The web viewer in a real headless Chromium, served by a real uvicorn."""
+"""The web viewer in a real headless Chromium, served by a real uvicorn.
+
+docs/viewer-thread.png is made by
+``pytest tests/test_viewer.py --viewer-screenshot docs/viewer-thread.png``.
+"""
 
 from __future__ import annotations
 

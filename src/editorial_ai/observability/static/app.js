@@ -84,6 +84,13 @@ function formatMs(ms) {
   return minutes + " min " + Math.round((ms % 60000) / 1000) + " s";
 }
 
+// Axis labels as round as their step: "50 ms", "1.5 s", "0.25 ms".
+function formatTick(ms, step) {
+  if (ms === 0) return "0";
+  if (ms < 1000) return Number(ms.toFixed(step < 1 ? 3 : 0)) + " ms";
+  return Number((ms / 1000).toFixed(step < 1000 ? 2 : 0)) + " s";
+}
+
 function formatTokens(count) {
   return Number(count || 0).toLocaleString("en-US");
 }
@@ -263,7 +270,7 @@ function renderTimeline(runs) {
   const axis = el("div", { class: "axis" });
   const step = niceStep(span);
   for (let tick = 0; tick <= span + step / 1000; tick += step) {
-    const mark = el("span", { class: "tick" }, formatMs(tick));
+    const mark = el("span", { class: "tick" }, formatTick(tick, step));
     mark.style.left = percent(tick) + "%";
     axis.append(mark);
   }
