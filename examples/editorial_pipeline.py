@@ -51,9 +51,13 @@ def fake_llm(model: str, *answers: tuple[str, int, int]) -> GenericFakeChatModel
     )
 
 
-CURATOR = fake_llm("gpt-4o-mini", ("Angle: how local newsrooms use AI for fact-checking", 412, 38))
+CURATOR = fake_llm(
+    "gpt-4o-mini", ("Angle: how local newsrooms use AI for fact-checking", 412, 38)
+)
 NEWS = fake_llm("gpt-4o-mini", ("3 recent reports on newsroom AI tools", 655, 120))
-RESEARCH = fake_llm("gemini-2.5-flash", ("2 studies on automated fact-checking accuracy", 903, 164))
+RESEARCH = fake_llm(
+    "gemini-2.5-flash", ("2 studies on automated fact-checking accuracy", 903, 164)
+)
 WRITER = fake_llm(
     "claude-sonnet-4-5",
     ("Draft v1: Newsrooms are quietly adopting AI...", 1840, 950),

@@ -16,6 +16,17 @@ from editorial_ai.observability.sinks import set_sinks
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--viewer-screenshot PATH``: keep the viewer test's picture there."""
+    parser.addoption(
+        "--viewer-screenshot",
+        metavar="PATH",
+        default=None,
+        help="also save the viewer test's screenshot of a thread page to PATH "
+        "(docs/viewer-thread.png is made this way)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh ``$EDITORIAL_AI_LOG_DIR`` and fresh warning counters per test."""

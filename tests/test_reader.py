@@ -168,6 +168,17 @@ def test_corrupt_nan_and_surrogate_lines(log_dir: Path) -> None:
     assert "NaN" not in text
 
 
+def test_lone_surrogate_id_is_found() -> None:
+    """An id with a lone surrogate finds its runs, as read_node_logs does."""
+    append_node_log(make_log("a\ud83d"))
+    assert len(read_node_logs("a\ud83d")) == 1
+    logs = thread_logs("a\ud83d")
+    assert logs.total_runs == 1 and logs.thread_id == "a\ufffd"
+    assert thread_summary("a\ud83d") is not None
+    assert thread_run("a\ud83d", 0) is not None
+    assert '"thread_id":"a\ufffd"' in logs.model_dump_json()
+
+
 def test_thread_summaries_newest_first(log_dir: Path) -> None:
     """Threads are listed most recently written first, with limit/offset."""
     for age, thread_id in ((300, "a"), (200, "b"), (100, "c")):

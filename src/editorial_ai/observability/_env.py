@@ -20,6 +20,11 @@ SINKS = "EDITORIAL_AI_SINKS"
 
 DEFAULT_LOG_DIR = Path("data") / "logs"
 
+API_KEY = "EDITORIAL_AI_OBS_API_KEY"
+"""Key every ``/api`` route of the HTTP API requires (``X-API-Key`` header).
+Read when the app is created; unset or empty means no key, which only a
+loopback bind allows."""
+
 
 # ``os.environ.get`` re-encodes the key and decodes the value on every call
 # (about 0.7 us): too slow for reading two settings per node run. On POSIX
@@ -71,3 +76,15 @@ def log_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if value:
         return Path(value)
     return DEFAULT_LOG_DIR
+
+
+def api_key(explicit: str | None = None) -> str | None:
+    """The API key: ``explicit``, else ``$EDITORIAL_AI_OBS_API_KEY``; ``None``
+    when neither is set or the one used is empty.
+
+    Example:
+        >>> api_key("s3cret")
+        's3cret'
+    """
+    value = explicit if explicit is not None else os.environ.get(API_KEY)
+    return value or None

@@ -35,7 +35,7 @@ from . import _env
 from ._internal import warn_failure
 from .models import NodeRunHead, NodeRunLog, PipelineRunSummary, RunStatus, TokenUsage
 from .pricing import PriceTable, cost_of_usage, load_price_table, node_run_cost
-from .storage import list_threads, thread_log_path
+from .storage import _SURROGATE, list_threads, thread_log_path
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 1 << 20
@@ -368,6 +368,9 @@ def thread_index(
         >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
         True
     """
+    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
+    # cannot hold one); match that spelling, as read_node_logs does.
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     directory = _env.log_dir(log_dir)
     path = thread_log_path(thread_id, directory)
     key = (str(directory.absolute()), thread_id)
@@ -422,6 +425,7 @@ def thread_logs(
         >>> thread_logs("no-such-thread", log_dir="/tmp/empty-logs").runs
         []
     """
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     index = thread_index(thread_id, log_dir)
     if index is None:
         return ThreadLogs(thread_id=thread_id, runs=[], summary=None)
