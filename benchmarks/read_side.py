@@ -102,11 +102,11 @@ def bench_read_side(directory: str) -> dict[str, Any]:
 
 
 def print_read_side(result: dict[str, Any]) -> None:
+    print("read side: %d runs, %.1f MB" % (result["runs"], result["file_bytes"] / 1e6))
     print(
-        "read side: %d runs, %.1f MB"
-        % (result["runs"], result["file_bytes"] / 1e6)
+        "  bare parse (pydantic_core.from_json per line): %7.1f ms"
+        % result["bare_parse_ms"]
     )
-    print("  bare parse (pydantic_core.from_json per line): %7.1f ms" % result["bare_parse_ms"])
     print(
         "  read_node_logs:                                %7.1f ms  (%.2fx bare)"
         % (result["read_node_logs_ms"], result["read_ratio"])

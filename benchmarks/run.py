@@ -26,9 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pydantic_core  # noqa: E402
-
-from workloads import (  # noqa: E402
+import pydantic_core
+from workloads import (
     LLM_COMPLETION,
     LLM_PROMPT,
     Workload,
@@ -38,7 +37,7 @@ from workloads import (  # noqa: E402
     workloads,
 )
 
-from editorial_ai.observability import read_node_logs  # noqa: E402
+from editorial_ai.observability import read_node_logs
 
 
 def floor_us(state: dict[str, Any], directory: str, repeat: int = 200) -> float:
@@ -68,7 +67,7 @@ class OpenInference:
             SimpleSpanProcessor,
         )
 
-        self.file = open(path, "w")  # noqa: SIM115
+        self.file = open(path, "w")
         self.provider = TracerProvider()
         exporter = ConsoleSpanExporter(
             out=self.file, formatter=lambda span: span.to_json(indent=None) + "\n"
@@ -183,7 +182,13 @@ def _check_tokens(workload: Workload, graph: Any, directory: str) -> None:
 
 def print_table(results: dict[str, Any]) -> None:
     header = "%-22s %-24s %9s %10s %7s %9s %9s" % (
-        "workload", "variant", "us/node", "overhead", "ratio", "x naive", "x floor"
+        "workload",
+        "variant",
+        "us/node",
+        "overhead",
+        "ratio",
+        "x naive",
+        "x floor",
     )
     print(header)
     print("-" * len(header))

@@ -214,8 +214,12 @@ def workloads(quick: bool = False) -> list[Workload]:
     for is_async in (False, True):
         suffix = "async" if is_async else "sync"
         found += [
-            Workload("line50-small-" + suffix, 50, _line(50, is_async), small, is_async),
-            Workload("line50-100KB-" + suffix, 50, _line(50, is_async), kb100, is_async),
+            Workload(
+                "line50-small-" + suffix, 50, _line(50, is_async), small, is_async
+            ),
+            Workload(
+                "line50-100KB-" + suffix, 50, _line(50, is_async), kb100, is_async
+            ),
             Workload("line20-1MB-" + suffix, 20, _line(20, is_async), mb1, is_async),
             Workload("fanout8-" + suffix, 9, _fan_out(8, is_async), small, is_async),
             Workload(

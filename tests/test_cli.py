@@ -173,3 +173,11 @@ def test_long_thread_is_shown_page_by_page(log_dir: Path) -> None:
     assert data["summary"]["node_count"] == 1203
     table = run_cli("show", "long", log_dir=log_dir).stdout
     assert table.count(" ok ") == 1203
+
+
+def test_serve_refuses_open_bind_without_key(log_dir: Path) -> None:
+    """serve on a non-loopback address without an API key: one line, exit 2."""
+    result = run_cli("serve", "--host", "0.0.0.0", log_dir=log_dir)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

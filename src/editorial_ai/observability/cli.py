@@ -238,7 +238,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         from .api import serve
     except ImportError as exc:
         raise CommandError(str(exc)) from None
-    serve(log_dir=args.log_dir, host=args.host, port=args.port)
+    try:
+        serve(log_dir=args.log_dir, host=args.host, port=args.port)
+    except ValueError as exc:  # a refused bind (no API key off loopback)
+        raise CommandError(str(exc), code=2) from None
     return 0
 
 
