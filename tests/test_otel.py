@@ -645,8 +645,8 @@ def test_dead_collector_never_reaches_the_node(
 
 
 def test_failed_export_pauses_then_retries() -> None:
-    """After a failure batches are dropped for a while, then tried again; a
-    success ends the pause."""
+    """After a failure batches are dropped for a growing while, then tried
+    again; an explicit flush tries at once; a success ends the pause."""
     clock = {"now": 100.0}
     inner = Unreachable()
     exporter = _PausingExporter(inner, "collector", clock=lambda: clock["now"])
@@ -661,8 +661,11 @@ def test_failed_export_pauses_then_retries() -> None:
     clock["now"] = 114.0  # the second pause is twice as long
     exporter.export(batch)
     assert inner.calls == 2
+    exporter.try_now()  # an explicit flush tries at once
+    exporter.export(batch)
+    assert inner.calls == 3
     exporter.exporter = InMemorySpanExporter()
-    clock["now"] = 116.0
+    clock["now"] = 200.0
     assert exporter.export(batch) is SpanExportResult.SUCCESS
     assert exporter.export(batch) is SpanExportResult.SUCCESS
 

@@ -182,6 +182,11 @@ class _PausingExporter(SpanExporter):
         )
         return SpanExportResult.FAILURE
 
+    def try_now(self) -> None:
+        """End a pause: an explicit flush or shutdown deserves one more try."""
+        with self._lock:
+            self._paused_until = 0.0
+
     def shutdown(self) -> None:
         self.exporter.shutdown()
 
@@ -236,13 +241,15 @@ class OpenTelemetrySink:
             raise ValueError("max_attribute_bytes must be >= %d" % MIN_ATTRIBUTE_BYTES)
         if not root_idle_seconds > 0:
             raise ValueError("root_idle_seconds must be > 0")
+        self._pausing: _PausingExporter | None = None
         if processor is None:
             target = endpoint or default_endpoint()
             if exporter is None:
                 exporter = OTLPSpanExporter(endpoint=endpoint)
             else:
                 target = type(exporter).__name__
-            processor = BatchSpanProcessor(_PausingExporter(exporter, target))
+            self._pausing = _PausingExporter(exporter, target)
+            processor = BatchSpanProcessor(self._pausing)
         self.processor = processor
         self._capture_io = capture_io
         self._idle = float(root_idle_seconds)
@@ -275,6 +282,8 @@ class OpenTelemetrySink:
             spans = self._assembler.close_all()
         for span in spans:
             self.processor.on_end(span)
+        if self._pausing is not None:
+            self._pausing.try_now()
         return bool(self.processor.force_flush(timeout_millis))
 
     def shutdown(self) -> None:
@@ -287,6 +296,8 @@ class OpenTelemetrySink:
         atexit.unregister(self._at_exit)
         for span in spans:
             self.processor.on_end(span)
+        if self._pausing is not None:
+            self._pausing.try_now()
         self.processor.shutdown()
 
     def __repr__(self) -> str:
