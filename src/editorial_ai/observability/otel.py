@@ -151,7 +151,7 @@ class _PausingExporter(SpanExporter):
         if paused:
             warn_failure(
                 "otel:paused",
-                "OpenTelemetry: dropped %d spans while %s is unreachable; "
+                "OpenTelemetry: dropped %d spans while exports to %s are paused; "
                 "`editorial-ai-obs export-otel` can send the recorded runs later",
                 len(spans),
                 self.target,
