@@ -1,4 +1,4 @@
-"""The command line: ``editorial-ai-obs runs | show | serve``.
+"""The command line: ``editorial-ai-obs runs | show | serve | export-otel``.
 
 Reads through the shared read layer (``reader.py``), like the API, so
 ``--json`` prints the very objects the API returns. Errors are one line on
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TextIO
 
 from . import _env
 from .models import PipelineRunSummary
 from .reader import NodeRunView, ThreadLogs, thread_logs, thread_summaries
+from .storage import list_threads, read_node_logs
 
 _STATUS_MARK = {
     "success": "ok",
@@ -245,6 +249,102 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+_EXPORT_BATCH = 512
+
+
+class _ExportComplaints(logging.Handler):
+    """Keeps what the OTLP exporter logged, to explain a failure in one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.messages.append(" ".join(record.getMessage().split()))
+        except Exception:  # a record that cannot format is no reason to fail
+            self.messages.append(str(record.msg))
+
+    def reason(self) -> str:
+        """The socket error if there was one (the exporter wraps it in long
+        retry messages), else the exporter's last word."""
+        for message in self.messages:
+            found = _ERRNO.search(message)
+            if found:
+                return found.group(0).rstrip(" .")
+        if self.messages:
+            return _cut(self.messages[-1], 300)
+        return "the exporter reported a failure"
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*")
+
+
+@contextmanager
+def _otel_log_captured() -> Iterator[_ExportComplaints]:
+    # The exporter logs every retry and failure; the command reports one line.
+    otel_logger = logging.getLogger("opentelemetry")
+    handler = _ExportComplaints()
+    propagate = otel_logger.propagate
+    otel_logger.addHandler(handler)
+    otel_logger.propagate = False
+    try:
+        yield handler
+    finally:
+        otel_logger.removeHandler(handler)
+        otel_logger.propagate = propagate
+
+
+def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
+    """Send recorded threads to an OTLP/HTTP endpoint as spans."""
+    _check_log_dir(args.log_dir)
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
+        from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+        from .otel import default_endpoint, spans_from_logs
+    except ImportError as exc:
+        raise CommandError(str(exc).splitlines()[0]) from None
+    endpoint = args.endpoint or default_endpoint()
+    thread_ids = list(args.thread_ids) or list_threads(args.log_dir)
+    if not thread_ids:
+        raise CommandError("no threads in %s" % _env.log_dir(args.log_dir))
+    threads = []
+    for thread_id in thread_ids:
+        logs = read_node_logs(thread_id, args.log_dir)
+        if not logs:
+            raise CommandError("no such thread: %r" % thread_id)
+        threads.append(logs)
+    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint, timeout=args.timeout)
+    sent = 0
+    with _otel_log_captured() as complaints:
+        try:
+            for logs in threads:
+                spans = spans_from_logs(
+                    logs, service_name=args.service_name, capture_io=args.io
+                )
+                for start in range(0, len(spans), _EXPORT_BATCH):
+                    batch = spans[start : start + _EXPORT_BATCH]
+                    if exporter.export(batch) is not SpanExportResult.SUCCESS:
+                        raise CommandError(
+                            "could not export to %s: %s%s"
+                            % (
+                                endpoint,
+                                complaints.reason(),
+                                " (%d spans were sent before)" % sent if sent else "",
+                            )
+                        )
+                    sent += len(batch)
+        finally:
+            exporter.shutdown()
+    out.write(
+        "exported %d spans from %d threads to %s\n" % (sent, len(threads), endpoint)
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``editorial-ai-obs`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -272,6 +372,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--log-dir", help=log_dir_help)
     serve.set_defaults(handler=cmd_serve)
+
+    export = commands.add_parser(
+        "export-otel",
+        help="send recorded threads to an OTLP/HTTP endpoint as spans",
+        description="Send recorded threads (all without THREAD_ID) to an "
+        "OpenTelemetry backend over OTLP/HTTP: the spans the live sink would "
+        "have sent. Needs the otel extra.",
+    )
+    export.add_argument("thread_ids", nargs="*", metavar="THREAD_ID")
+    export.add_argument(
+        "--endpoint",
+        help="OTLP/HTTP traces URL (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "
+        "else $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, "
+        "else http://localhost:4318/v1/traces)",
+    )
+    export.add_argument(
+        "--service-name",
+        help="service.name of the spans (default: $OTEL_SERVICE_NAME or editorial-ai)",
+    )
+    export.add_argument(
+        "--io", action="store_true", help="attach the recorded state snapshots"
+    )
+    export.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds per request, retries included (default 10)",
+    )
+    export.add_argument("--log-dir", help=log_dir_help)
+    export.set_defaults(handler=cmd_export_otel)
     return parser
 
 

@@ -1,0 +1,716 @@
+"""OpenTelemetry export: spans from real graphs through the SDK's in-memory
+exporter, the same spans from recorded JSONL, and failures kept away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import operator
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Annotated, Any
+
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, RetryPolicy, interrupt
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import (
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
+from opentelemetry.trace import SpanKind, StatusCode
+from typing_extensions import TypedDict
+
+from editorial_ai.observability import (
+    NodeRunLog,
+    TokenUsageCallbackHandler,
+    node_wrapper,
+    read_node_logs,
+)
+from editorial_ai.observability._otel_attributes import (
+    LLM_CALL_EVENT,
+    bounded_json,
+    ns,
+    provider_of,
+)
+from editorial_ai.observability._otel_spans import TraceAssembler
+from editorial_ai.observability.otel import (
+    OpenTelemetrySink,
+    _PausingExporter,
+    make_resource,
+    spans_from_logs,
+)
+from editorial_ai.observability.sinks import JsonlSink, set_sinks
+
+from ._fakes import chat_model, reply
+from .conftest import make_log
+
+
+class State(TypedDict, total=False):
+    topic: str
+    draft: str
+    notes: Annotated[list[str], operator.add]
+
+
+@pytest.fixture
+def memory() -> Iterator[tuple[OpenTelemetrySink, InMemorySpanExporter]]:
+    """An OpenTelemetry sink beside JSONL, spans kept in memory."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    set_sinks([JsonlSink(), sink])
+    yield sink, exporter
+    sink.shutdown()
+
+
+def finished(
+    memory: tuple[OpenTelemetrySink, InMemorySpanExporter],
+) -> list[ReadableSpan]:
+    sink, exporter = memory
+    sink.force_flush()
+    return list(exporter.get_finished_spans())
+
+
+def config(thread_id: str = "t1", *, handler: bool = True) -> RunnableConfig:
+    extra: dict[str, Any] = {"callbacks": [TokenUsageCallbackHandler()]}
+    return {"configurable": {"thread_id": thread_id}, **(extra if handler else {})}
+
+
+def line_graph(*nodes: Any, checkpointer: Any = None, retry: Any = None) -> Any:
+    builder = StateGraph(State)
+    previous = START
+    for node in nodes:
+        builder.add_node(node.__name__, node, retry_policy=retry)
+        builder.add_edge(previous, node.__name__)
+        previous = node.__name__
+    builder.add_edge(previous, END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def by_name(spans: Sequence[ReadableSpan]) -> dict[str, list[ReadableSpan]]:
+    named: dict[str, list[ReadableSpan]] = {}
+    for span in spans:
+        named.setdefault(span.name, []).append(span)
+    return named
+
+
+def roots(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+    return [span for span in spans if span.parent is None]
+
+
+def parent_id(span: ReadableSpan) -> int | None:
+    return None if span.parent is None else span.parent.span_id
+
+
+def span_key(span: ReadableSpan) -> tuple[Any, ...]:
+    """Everything a backend would see of a span, comparable."""
+    assert span.context is not None
+    return (
+        span.context.trace_id,
+        span.context.span_id,
+        parent_id(span),
+        span.name,
+        span.kind,
+        span.start_time,
+        span.end_time,
+        dict(span.attributes or {}),
+        [(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events],
+        span.status.status_code,
+        span.status.description,
+        dict(span.resource.attributes),
+    )
+
+
+def write_graph() -> Any:
+    model = chat_model(reply("draft", 120, 30, model="claude-sonnet-4-5"))
+
+    @node_wrapper
+    def research(state: State) -> dict[str, Any]:
+        return {"notes": ["facts"]}
+
+    @node_wrapper
+    def write(state: State) -> dict[str, Any]:
+        return {"draft": str(model.invoke("write about " + state["topic"]).content)}
+
+    return line_graph(research, write)
+
+
+# -- spans, times, traces -------------------------------------------------------
+
+
+def test_one_span_per_node_run_with_the_recorded_times(memory: Any) -> None:
+    """Each node run is one INTERNAL span starting and ending at the log's times."""
+    write_graph().invoke({"topic": "AI"}, config())
+    spans = finished(memory)
+    logs = read_node_logs("t1")
+    nodes = [span for span in spans if span.parent is not None]
+    assert len(nodes) == len(logs) == 2 and len(roots(spans)) == 1
+    for log in logs:
+        (span,) = by_name(spans)[log.node_name]
+        assert span.start_time == ns(log.started_at)
+        assert span.end_time == ns(log.ended_at)
+        assert span.end_time - span.start_time == (
+            (log.ended_at - log.started_at) // timedelta(microseconds=1) * 1000
+        )
+        assert span.kind is SpanKind.INTERNAL
+
+
+def test_one_trace_per_invocation_under_a_root(memory: Any) -> None:
+    """With the handler on the graph run each invocation is a trace whose root
+    spans its node runs; the trace id is the invocation id."""
+    graph = write_graph()
+    graph.invoke({"topic": "AI"}, config())
+    graph = write_graph()
+    graph.invoke({"topic": "ML"}, config())
+    spans = finished(memory)
+    logs = read_node_logs("t1")
+    invocations = {log.invocation_id for log in logs}
+    assert len(invocations) == 2 and None not in invocations
+    traces = {span.context.trace_id for span in spans if span.context}
+    assert traces == {uuid.UUID(str(i)).int for i in invocations}
+    for root in roots(spans):
+        assert root.name == "invoke_workflow" and root.context is not None
+        members = [
+            log
+            for log in logs
+            if uuid.UUID(str(log.invocation_id)).int == root.context.trace_id
+        ]
+        children = [
+            s
+            for s in spans
+            if s.parent is not None and s.parent.trace_id == root.context.trace_id
+        ]
+        assert {parent_id(s) for s in children} == {root.context.span_id}
+        assert root.start_time == ns(min(log.started_at for log in members))
+        assert root.end_time == ns(max(log.ended_at for log in members))
+        assert (root.attributes or {})["gen_ai.operation.name"] == "invoke_workflow"
+
+
+def test_without_the_handler_a_thread_is_one_trace(memory: Any) -> None:
+    """Without a handler on the graph run all runs of a thread share one trace."""
+    write_graph().invoke({"topic": "AI"}, config(handler=False))
+    write_graph().invoke({"topic": "ML"}, config(handler=False))
+    spans = finished(memory)
+    assert len({span.context.trace_id for span in spans if span.context}) == 1
+    assert len(roots(spans)) == 1 and len(spans) == 5
+
+
+def fan_out_graph(branches: dict[str, tuple[int, int]], *, use_async: bool) -> Any:
+    builder = StateGraph(State)
+    for name, (prompt, completion) in branches.items():
+        model = chat_model(reply(name, prompt, completion, model="gpt-4.1-mini"))
+
+        def make(model: Any = model, name: str = name) -> Any:
+            if use_async:
+
+                async def branch(state: State) -> dict[str, Any]:
+                    await model.ainvoke("write " + name)
+                    return {"notes": [name]}
+
+            else:
+
+                def branch(state: State) -> dict[str, Any]:  # type: ignore[misc]
+                    model.invoke("write " + name)
+                    return {"notes": [name]}
+
+            branch.__name__ = name
+            return node_wrapper(branch)
+
+        builder.add_node(name, make())
+        builder.add_edge(START, name)
+
+    @node_wrapper
+    def join(state: State) -> dict[str, Any]:
+        return {"notes": ["joined"]}
+
+    builder.add_node(join)
+    builder.add_edge(list(branches), "join").add_edge("join", END)
+    return builder.compile()
+
+
+BRANCHES = {"research": (101, 11), "factcheck": (202, 22), "headline": (303, 33)}
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_parallel_branches_carry_exactly_their_tokens(
+    memory: Any, use_async: bool
+) -> None:
+    """Each parallel branch's span holds its own token sums, model and call event."""
+    graph = fan_out_graph(BRANCHES, use_async=use_async)
+    if use_async:
+        asyncio.run(graph.ainvoke({"topic": "x"}, config()))
+    else:
+        graph.invoke({"topic": "x"}, config())
+    spans = by_name(finished(memory))
+    (root,) = spans["invoke_workflow"]
+    assert root.context is not None
+    for name, (prompt, completion) in BRANCHES.items():
+        (span,) = spans[name]
+        attributes = span.attributes or {}
+        assert attributes["gen_ai.usage.input_tokens"] == prompt
+        assert attributes["gen_ai.usage.output_tokens"] == completion
+        assert attributes["gen_ai.request.model"] == "gpt-4.1-mini"
+        assert attributes["gen_ai.response.model"] == "gpt-4.1-mini"
+        assert attributes["gen_ai.provider.name"] == "openai"
+        assert parent_id(span) == root.context.span_id
+        (event,) = span.events
+        assert event.name == LLM_CALL_EVENT
+        assert dict(event.attributes or {}) == {
+            "langgraph.call_index": 0,
+            "gen_ai.request.model": "gpt-4.1-mini",
+            "gen_ai.response.model": "gpt-4.1-mini",
+            "gen_ai.provider.name": "openai",
+            "langgraph.usage_reported": True,
+            "gen_ai.usage.input_tokens": prompt,
+            "gen_ai.usage.output_tokens": completion,
+        }
+    (join,) = spans["join"]
+    assert "gen_ai.usage.input_tokens" not in (join.attributes or {})
+    assert not join.events
+
+
+def test_node_with_two_models_lists_them(memory: Any) -> None:
+    """A node calling two models sums both; the single-model attributes stay unset."""
+    fast = chat_model(reply("a", 10, 1, model="gpt-4o-mini"))
+    smart = chat_model(reply("b", 20, 2, model="claude-opus-4-1"))
+
+    @node_wrapper
+    def write(state: State) -> dict[str, Any]:
+        fast.invoke("outline")
+        smart.invoke("draft")
+        return {}
+
+    line_graph(write).invoke({"topic": "x"}, config())
+    (span,) = by_name(finished(memory))["write"]
+    attributes = span.attributes or {}
+    assert attributes["gen_ai.usage.input_tokens"] == 30
+    assert attributes["gen_ai.usage.output_tokens"] == 3
+    assert list(attributes["langgraph.models"]) == ["gpt-4o-mini", "claude-opus-4-1"]  # type: ignore[arg-type]
+    assert "gen_ai.request.model" not in attributes
+    providers = [dict(e.attributes or {})["gen_ai.provider.name"] for e in span.events]
+    assert providers == ["openai", "anthropic"]
+
+
+def test_langgraph_attributes(memory: Any) -> None:
+    """Node, step, namespace, attempt, status and thread are on every node span."""
+    write_graph().invoke({"topic": "AI"}, config("thread-7"))
+    spans = by_name(finished(memory))
+    log = next(x for x in read_node_logs("thread-7") if x.node_name == "write")
+    attributes = spans["write"][0].attributes or {}
+    assert attributes["langgraph.node"] == "write"
+    assert attributes["langgraph.step"] == log.step
+    assert attributes["langgraph.checkpoint_ns"] == log.checkpoint_ns
+    assert attributes["langgraph.attempt"] == 1
+    assert attributes["langgraph.status"] == "success"
+    assert attributes["langgraph.invocation_id"] == log.invocation_id
+    for key in ("langgraph.thread_id", "gen_ai.conversation.id", "session.id"):
+        assert attributes[key] == "thread-7"
+
+
+# -- subgraphs ------------------------------------------------------------------
+
+
+def test_subgraph_nodes_hang_under_the_node_that_ran_them(memory: Any) -> None:
+    """A wrapped node running a subgraph is the parent of the subgraph's spans."""
+
+    @node_wrapper
+    def inner_a(state: State) -> dict[str, Any]:
+        return {"notes": ["a"]}
+
+    @node_wrapper
+    def inner_b(state: State) -> dict[str, Any]:
+        return {"notes": ["b"]}
+
+    inner = line_graph(inner_a, inner_b)
+
+    @node_wrapper
+    def outer(state: State) -> dict[str, Any]:
+        return {"draft": str(inner.invoke({"topic": state["topic"]})["notes"])}
+
+    line_graph(outer).invoke({"topic": "x"}, config())
+    spans = by_name(finished(memory))
+    (root,), (outer_span,) = spans["invoke_workflow"], spans["outer"]
+    assert root.context is not None and outer_span.context is not None
+    assert parent_id(outer_span) == root.context.span_id
+    for name in ("inner_a", "inner_b"):
+        (span,) = spans[name]
+        assert parent_id(span) == outer_span.context.span_id
+        assert outer_span.start_time <= span.start_time <= outer_span.end_time
+
+
+def test_unwrapped_subgraph_node_gets_a_placeholder_parent(memory: Any) -> None:
+    """A subgraph added as a node without the wrapper appears as a placeholder
+    span covering its children, under the root."""
+
+    @node_wrapper
+    def inner_a(state: State) -> dict[str, Any]:
+        return {"notes": ["a"]}
+
+    @node_wrapper
+    def inner_b(state: State) -> dict[str, Any]:
+        return {"notes": ["b"]}
+
+    builder = StateGraph(State)
+    builder.add_node("review", line_graph(inner_a, inner_b))
+    builder.add_edge(START, "review").add_edge("review", END)
+    builder.compile().invoke({"topic": "x"}, config())
+    spans = by_name(finished(memory))
+    (root,), (placeholder,) = spans["invoke_workflow"], spans["review"]
+    assert root.context is not None and placeholder.context is not None
+    assert (placeholder.attributes or {})["langgraph.placeholder"] is True
+    assert parent_id(placeholder) == root.context.span_id
+    children = spans["inner_a"] + spans["inner_b"]
+    assert {parent_id(span) for span in children} == {placeholder.context.span_id}
+    assert placeholder.start_time == min(span.start_time or 0 for span in children)
+    assert placeholder.end_time == max(span.end_time or 0 for span in children)
+
+
+# -- errors, retries, interrupts -------------------------------------------------
+
+
+def test_error_sets_status_and_records_the_exception(memory: Any) -> None:
+    """A failing node's span is ERROR with an exception event; so is the root."""
+
+    @node_wrapper
+    def check(state: State) -> dict[str, Any]:
+        raise ValueError("no source for claim 3")
+
+    with pytest.raises(ValueError):
+        line_graph(check).invoke({"topic": "x"}, config())
+    spans = by_name(finished(memory))
+    (span,), (root,) = spans["check"], spans["invoke_workflow"]
+    (log,) = read_node_logs("t1")
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "ValueError: no source for claim 3"
+    assert (span.attributes or {})["error.type"] == "ValueError"
+    (event,) = span.events
+    assert event.name == "exception" and event.timestamp == ns(log.ended_at)
+    assert dict(event.attributes or {}) == {
+        "exception.type": "ValueError",
+        "exception.message": "no source for claim 3",
+        "exception.stacktrace": log.error_traceback,
+    }
+    assert root.status.status_code is StatusCode.ERROR
+    assert (root.attributes or {})["langgraph.status"] == "failed"
+
+
+def test_retry_attempts_are_sibling_spans(memory: Any) -> None:
+    """Each attempt of a RetryPolicy is its own span; a final success is no error."""
+    calls = {"n": 0}
+
+    @node_wrapper
+    def flaky(state: State) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("try again")
+        return {"draft": "done"}
+
+    retry = RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False)
+    line_graph(flaky, retry=retry).invoke({"topic": "x"}, config())
+    spans = by_name(finished(memory))
+    attempts = sorted(spans["flaky"], key=lambda span: span.start_time or 0)
+    assert [(s.attributes or {})["langgraph.attempt"] for s in attempts] == [1, 2, 3]
+    assert [s.status.status_code for s in attempts] == [
+        StatusCode.ERROR,
+        StatusCode.ERROR,
+        StatusCode.UNSET,
+    ]
+    assert len({s.context.span_id for s in attempts if s.context}) == 3
+    (root,) = spans["invoke_workflow"]
+    assert root.status.status_code is StatusCode.UNSET
+    assert {parent_id(s) for s in attempts} == {
+        root.context.span_id if root.context else 0
+    }
+
+
+def test_interrupt_is_marked_and_resume_is_joined(memory: Any) -> None:
+    """An interrupted run carries its interrupt id (status unset); the resumed
+    run, in the next invocation's trace, names the interrupt it answered."""
+
+    @node_wrapper
+    def approve(state: State) -> dict[str, Any]:
+        return {"draft": str(interrupt({"question": "publish?"}))}
+
+    graph = line_graph(approve, checkpointer=InMemorySaver())
+    paused = graph.invoke({"topic": "x"}, config("hitl"))
+    interrupt_id = paused["__interrupt__"][0].id
+    graph.invoke(Command(resume="yes"), config("hitl"))
+    spans = finished(memory)
+    first, second = sorted(by_name(spans)["approve"], key=lambda s: s.start_time or 0)
+    assert first.context is not None and second.context is not None
+    assert first.context.trace_id != second.context.trace_id
+    assert first.status.status_code is StatusCode.UNSET
+    assert (first.attributes or {})["langgraph.status"] == "interrupted"
+    assert (first.attributes or {})["langgraph.interrupt_id"] == interrupt_id
+    (event,) = first.events
+    assert event.name == "langgraph.interrupt"
+    assert dict(event.attributes or {}) == {"langgraph.interrupt_id": interrupt_id}
+    resumed = list((second.attributes or {})["langgraph.resumed_interrupt_ids"])  # type: ignore[arg-type]
+    assert resumed == [interrupt_id]
+    statuses = {
+        span.context.trace_id: (span.attributes or {})["langgraph.status"]
+        for span in roots(spans)
+        if span.context
+    }
+    assert statuses == {
+        first.context.trace_id: "interrupted",
+        second.context.trace_id: "completed",
+    }
+
+
+# -- snapshots --------------------------------------------------------------------
+
+
+def test_snapshots_are_not_attached_by_default(memory: Any) -> None:
+    """Without capture_io no span carries state."""
+    write_graph().invoke({"topic": "AI"}, config())
+    for span in finished(memory):
+        assert not any(key.endswith("_state") for key in span.attributes or {})
+
+
+def test_capture_io_attaches_bounded_snapshots() -> None:
+    """With capture_io the snapshots are JSON attributes, cut with a mark."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(
+        SimpleSpanProcessor(exporter), capture_io=True, max_attribute_bytes=256
+    )
+    set_sinks([JsonlSink(), sink])
+
+    @node_wrapper
+    def summarize(state: State) -> dict[str, Any]:
+        return {"draft": "short"}
+
+    line_graph(summarize).invoke({"topic": "é" * 5000}, config())
+    sink.force_flush()
+    (span,) = by_name(exporter.get_finished_spans())["summarize"]
+    (log,) = read_node_logs("t1")
+    attributes = span.attributes or {}
+    cut = str(attributes["langgraph.input_state"])
+    assert len(cut.encode("utf-8")) <= 256
+    assert cut.endswith("bytes in all]") and cut.startswith('{"topic":"éé')
+    assert json.loads(str(attributes["langgraph.output_state"])) == log.output_state
+    sink.shutdown()
+
+
+@pytest.mark.parametrize(("value", "attached"), [("true", True), ("0", False)])
+def test_capture_io_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, attached: bool
+) -> None:
+    """$EDITORIAL_AI_OTEL_CAPTURE_IO decides when the sink was given nothing."""
+    monkeypatch.setenv("EDITORIAL_AI_OTEL_CAPTURE_IO", value)
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    sink.export(make_log(input_state={"topic": "x"}))
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "draft"]
+    assert ("langgraph.input_state" in (span.attributes or {})) is attached
+    sink.shutdown()
+
+
+def test_malformed_capture_setting_warns_and_attaches_nothing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A capture setting that is not a boolean warns and falls back to off."""
+    monkeypatch.setenv("EDITORIAL_AI_OTEL_CAPTURE_IO", "maybe")
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    sink.export(make_log(input_state={"topic": "x"}))
+    (span,) = exporter.get_finished_spans()
+    assert "langgraph.input_state" not in (span.attributes or {})
+    assert "EDITORIAL_AI_OTEL_CAPTURE_IO='maybe'" in caplog.text
+    sink.shutdown()
+
+
+def test_bounded_json_keeps_small_values_whole() -> None:
+    """A value under the bound is exact JSON; a cut never splits a character."""
+    assert bounded_json({"a": [1, 2]}, 64) == '{"a":[1,2]}'
+    cut = bounded_json({"text": "日本語" * 100}, 100)
+    assert len(cut.encode("utf-8")) <= 100 and "\ufffd" not in cut
+
+
+# -- backfill equals live ---------------------------------------------------------
+
+
+def test_backfill_gives_the_live_spans(memory: Any) -> None:
+    """spans_from_logs on the JSONL gives the very spans the live sink sent."""
+
+    @node_wrapper
+    def inner(state: State) -> dict[str, Any]:
+        return {"notes": ["inner"]}
+
+    sub = line_graph(inner)
+
+    @node_wrapper
+    def outer(state: State) -> dict[str, Any]:
+        return {"notes": sub.invoke({"topic": "x"})["notes"]}
+
+    @node_wrapper
+    def approve(state: State) -> dict[str, Any]:
+        return {"draft": str(interrupt("ok?"))}
+
+    graph = StateGraph(State)
+    graph.add_node("research", fan_out_graph(BRANCHES, use_async=False))
+    graph.add_node(outer).add_node(approve)
+    graph.add_edge(START, "research").add_edge("research", "outer")
+    graph.add_edge("outer", "approve").add_edge("approve", END)
+    compiled = graph.compile(checkpointer=InMemorySaver())
+    compiled.invoke({"topic": "x"}, config())
+    compiled.invoke(Command(resume="yes"), config())
+    live = finished(memory)
+    backfill = spans_from_logs(read_node_logs("t1"))
+    assert len(live) == len(backfill) == 11
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+
+
+# -- the sink's own behaviour -------------------------------------------------------
+
+
+def test_idle_trace_is_closed_by_a_later_run() -> None:
+    """A trace idle past the limit gets its root when another run comes in."""
+    assembler = TraceAssembler(make_resource(), 16384)
+    first = assembler.add(make_log("t1", "draft"), now=0.0)
+    assert [span.name for span in first] == ["draft"]
+    assert assembler.close_idle(30.0, 60.0, keep=100) == []
+    assembler.add(make_log("t2", "draft"), now=70.0)
+    closed = assembler.close_idle(70.0, 60.0, keep=100)
+    assert [span.name for span in closed] == ["invoke_workflow"]
+    assert closed[0].context is not None and first[0].context is not None
+    assert closed[0].context.trace_id == first[0].context.trace_id
+    assert assembler.open_traces() == 1
+
+
+def test_too_many_open_traces_close_the_oldest() -> None:
+    """Past the bound of open traces the least recently active one is closed."""
+    assembler = TraceAssembler(make_resource(), 16384)
+    for index in range(3):
+        assembler.add(make_log("t%d" % index), now=float(index))
+    closed = assembler.close_idle(3.0, 60.0, keep=2)
+    assert [(span.attributes or {})["langgraph.thread_id"] for span in closed] == ["t0"]
+
+
+def test_shutdown_sends_pending_roots_once() -> None:
+    """shutdown closes open traces and is idempotent; later runs are ignored."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    sink.export(make_log())
+    sink.shutdown()
+    sink.shutdown()
+    sink.export(make_log(start_ms=50))
+    assert sorted(s.name for s in exporter.get_finished_spans()) == [
+        "draft",
+        "invoke_workflow",
+    ]
+
+
+class Unreachable(SpanExporter):
+    """An exporter whose collector is down."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.calls += 1
+        raise ConnectionError("collector unreachable")
+
+
+def test_dead_collector_never_reaches_the_node(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the default batching and a failing exporter, results are unchanged
+    and the failures are a few warnings."""
+    exporter = Unreachable()
+    sink = OpenTelemetrySink(exporter=exporter)
+    set_sinks([sink])
+    graph = write_graph()
+    for index in range(30):
+        graph = write_graph()
+        result = graph.invoke({"topic": "AI"}, config("t%d" % index))
+        assert result["draft"] == "draft"
+        sink.force_flush()
+    sink.shutdown()
+    assert exporter.calls >= 1
+    ours = [
+        r
+        for r in caplog.records
+        if r.name == "editorial_ai.observability" and r.levelno == logging.WARNING
+    ]
+    assert 1 <= len(ours) <= 10
+    assert "collector unreachable" in ours[0].getMessage()
+
+
+def test_failed_export_pauses_then_retries() -> None:
+    """After a failure batches are dropped for a growing while, then tried
+    again; an explicit flush tries at once; a success ends the pause."""
+    clock = {"now": 100.0}
+    inner = Unreachable()
+    exporter = _PausingExporter(inner, "collector", clock=lambda: clock["now"])
+    batch = [ReadableSpan("x")]
+    assert exporter.export(batch) is SpanExportResult.FAILURE
+    clock["now"] = 104.0
+    assert exporter.export(batch) is SpanExportResult.FAILURE
+    assert inner.calls == 1
+    clock["now"] = 105.5
+    exporter.export(batch)
+    assert inner.calls == 2
+    clock["now"] = 114.0  # the second pause is twice as long
+    exporter.export(batch)
+    assert inner.calls == 2
+    exporter.try_now()  # an explicit flush tries at once
+    exporter.export(batch)
+    assert inner.calls == 3
+    exporter.exporter = InMemorySpanExporter()
+    clock["now"] = 200.0
+    assert exporter.export(batch) is SpanExportResult.SUCCESS
+    assert exporter.export(batch) is SpanExportResult.SUCCESS
+
+
+def test_configuration_errors_raise_at_once() -> None:
+    """Contradictory or out-of-range arguments are ValueErrors at construction."""
+    processor = SimpleSpanProcessor(InMemorySpanExporter())
+    with pytest.raises(ValueError):
+        OpenTelemetrySink(processor, endpoint="http://127.0.0.1:4318/v1/traces")
+    with pytest.raises(ValueError):
+        OpenTelemetrySink(processor, max_attribute_bytes=10)
+    with pytest.raises(ValueError):
+        OpenTelemetrySink(processor, root_idle_seconds=0)
+
+
+def test_service_name_argument_then_environment_then_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """service.name: the argument, else $OTEL_SERVICE_NAME, else editorial-ai."""
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    assert make_resource().attributes["service.name"] == "editorial-ai"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "newsroom")
+    assert make_resource().attributes["service.name"] == "newsroom"
+    assert make_resource("desk").attributes["service.name"] == "desk"
+
+
+def test_provider_from_model_name() -> None:
+    """Providers are named only where the model name plainly says so."""
+    assert provider_of("gpt-4o-mini") == "openai"
+    assert provider_of("o3-mini") == "openai"
+    assert provider_of("models/gemini-2.5-flash") == "gcp.gen_ai"
+    assert provider_of("us.anthropic.claude-sonnet-4-5-v1:0") == "aws.bedrock"
+    assert provider_of("llama-3.1-70b") is None
+    assert provider_of(None) is None
+
+
+def test_span_ids_are_stable_and_distinct() -> None:
+    """The same record gives the same ids; runs differing in time or attempt differ."""
+    logs: list[NodeRunLog] = [
+        make_log(),
+        make_log(),
+        make_log(start_ms=1),
+        make_log(attempt=2),
+    ]
+    ids = [spans_from_logs([log])[0].context for log in logs]
+    assert ids[0] == ids[1]
+    assert len({context.span_id for context in ids if context}) == 3
