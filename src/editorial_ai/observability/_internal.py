@@ -95,14 +95,23 @@ class guard:  # lower case: used like a function, ``with guard("kind"):``
     ) -> bool:
         if exc is None or not isinstance(exc, Exception):
             return False
-        warn_failure(
-            "%s:%s" % (self.kind, type(exc).__name__),
-            "%s failed: %s: %s; the pipeline is unaffected",
-            self.kind,
-            type(exc).__name__,
-            exc,
-        )
+        report(self.kind, exc)
         return True
+
+
+def report(kind: str, exc: Exception) -> None:
+    """What :class:`guard` does with a caught exception: one warning per kind.
+
+    For hot paths that catch with a plain ``try``/``except Exception`` (a
+    ``with guard(...)`` costs three Python calls) and then report here.
+    """
+    warn_failure(
+        "%s:%s" % (kind, type(exc).__name__),
+        "%s failed: %s: %s; the pipeline is unaffected",
+        kind,
+        type(exc).__name__,
+        exc,
+    )
 
 
 def guarded(kind: str, default: _R) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:

@@ -172,12 +172,13 @@ def append_line(path: str, directory: str, line: bytes) -> None:
 
     Raises ``OSError`` on failure; the caller turns it into a warning.
     """
-    entry = _entry(path, directory)
+    entry = _open.get(path) or _entry(path, directory)
     with entry.lock:
         try:
             info = os.fstat(entry.fd)
-            if _is_stale(path, entry, info.st_nlink):
-                raise FileNotFoundError
+            if not info.st_nlink or time.monotonic() - entry.checked >= _RECHECK_S:
+                if _is_stale(path, entry, info.st_nlink):
+                    raise FileNotFoundError
             _write(path, entry, line, info.st_size)
             return
         except FileNotFoundError:

@@ -211,7 +211,7 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         with guard("token callback"):
             usage, model_name, message_ids = _read_usage(response)
             collector = pending.collector
-            collector.seen_message_ids.update(message_ids)
+            collector.note_messages(message_ids)
             reported = usage is not None
             counts = usage or {}
             collector.add(

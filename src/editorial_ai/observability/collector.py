@@ -35,8 +35,9 @@ class TokenCollector:
     """The LLM calls of one node execution, counted once per LLM run id."""
 
     usages: list[TokenUsage] = field(default_factory=list)
-    seen_run_ids: set[str] = field(default_factory=set)
-    seen_message_ids: set[str] = field(default_factory=set)
+    seen_run_ids: set[str] | None = None
+    """Run ids of the LLM calls counted; made on the first one."""
+    seen_message_ids: set[str] | None = None
     """Ids of the AI messages whose usage a handler counted (see
     ``node_wrapper``'s fallback for calls no handler saw)."""
 
@@ -48,11 +49,22 @@ class TokenCollector:
         # One lock for all collectors: only LLM calls take it, a node run
         # does not (a lock per collector cost every node run its creation).
         with _dedupe_lock:
-            if run_id in self.seen_run_ids:
+            seen = self.seen_run_ids
+            if seen is None:
+                seen = self.seen_run_ids = set()
+            elif run_id in seen:
                 return False
-            self.seen_run_ids.add(run_id)
+            seen.add(run_id)
             self.usages.append(usage)
         return True
+
+    def note_messages(self, message_ids: list[str]) -> None:
+        """Remember the ids of AI messages whose usage was counted."""
+        if message_ids:
+            with _dedupe_lock:
+                if self.seen_message_ids is None:
+                    self.seen_message_ids = set()
+                self.seen_message_ids.update(message_ids)
 
     def harvest(self) -> list[TokenUsage]:
         """Return the calls counted so far and start over."""

@@ -249,7 +249,9 @@ class PipelineRunSummary(BaseModel):
         )
 
 
-_LOG_FIELDS = tuple(NodeRunLog.model_fields)
+# Every field is set: one shared set (pydantic only adds to it, and adding a
+# field already there changes nothing).
+_ALL_FIELDS_SET = set(NodeRunLog.model_fields)
 
 
 def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
@@ -263,7 +265,7 @@ def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
     log = NodeRunLog.__new__(NodeRunLog)
     _set = object.__setattr__
     _set(log, "__dict__", fields)
-    _set(log, "__pydantic_fields_set__", set(_LOG_FIELDS))
+    _set(log, "__pydantic_fields_set__", _ALL_FIELDS_SET)
     _set(log, "__pydantic_extra__", None)
     _set(log, "__pydantic_private__", None)
     return log

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextvars import Token
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from langchain_core.messages import AIMessage
@@ -32,15 +33,13 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
-from ._internal import guard
+from ._internal import guard, report
 from .collector import (
     TokenCollector,
-    invocation_of,
+    _by_namespace,
+    _current,
+    _roots,
     make_usage,
-    register_namespace,
-    restore_collector,
-    start_collector,
-    unregister_namespace,
 )
 from .models import NodeStatus, TokenUsage, build_node_run_log
 from .sinks import emit
@@ -83,55 +82,80 @@ class _Run:
     state: Any
 
 
-def _thread_id(configurable: Mapping[str, Any], state: Any) -> str:
-    thread_id = configurable.get("thread_id")
-    if thread_id is None:
-        if type(state) is dict or isinstance(state, Mapping):
-            thread_id = state.get("thread_id")
-        else:
-            thread_id = getattr(state, "thread_id", None)
+def _thread_id_of_state(state: Any) -> str:
+    if type(state) is dict or isinstance(state, Mapping):
+        thread_id = state.get("thread_id")
+    else:
+        thread_id = getattr(state, "thread_id", None)
     return "unknown" if thread_id is None else str(thread_id)
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_now = datetime.now
+_clock = time.perf_counter_ns
+_config_of_node = var_child_runnable_config.get
+
+
 def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
-    """Start recording; ``None`` if even that failed (the node still runs)."""
-    with guard("node_wrapper start"):
-        started_at = datetime.now(UTC)
-        clock_ns = time.perf_counter_ns()
-        config = var_child_runnable_config.get() or {}
-        configurable = config.get("configurable") or {}
-        metadata = config.get("metadata") or {}
-        runtime = configurable.get("__pregel_runtime")
-        info = getattr(runtime, "execution_info", None)
-        checkpoint_ns = configurable.get("checkpoint_ns") or metadata.get(
+    """Start recording; ``None`` if even that failed (the node still runs).
+
+    This and :func:`_finish` run on every node execution: they inline what
+    helpers would do (each Python call costs about as much as a dict lookup
+    costs ten times) and read attributes only where they exist (a ``getattr``
+    with a default that misses builds an exception first).
+    """
+    try:
+        started_at = _now(UTC)
+        clock_ns = _clock()
+        config = _config_of_node()
+        if config:
+            configurable = config.get("configurable") or _EMPTY
+            metadata = config.get("metadata") or _EMPTY
+            callbacks = config.get("callbacks")
+        else:
+            configurable = metadata = _EMPTY
+            callbacks = None
+        namespace = configurable.get("checkpoint_ns") or metadata.get(
             "langgraph_checkpoint_ns"
         )
+        runtime = configurable.get("__pregel_runtime")
+        info = None if runtime is None else getattr(runtime, "execution_info", None)
         # The node's callbacks are children of the node's own chain run.
-        node_run_id = getattr(config.get("callbacks"), "parent_run_id", None)
-        invocation = invocation_of(node_run_id) if node_run_id else None
-        collector, token = start_collector()
-        if checkpoint_ns:
-            register_namespace(checkpoint_ns, collector)
+        parent = (
+            None if callbacks is None else getattr(callbacks, "parent_run_id", None)
+        )
+        invocation = None if parent is None else _roots.get(parent)
+        collector = TokenCollector()
+        token = _current.set(collector)
+        if namespace:
+            _by_namespace[namespace] = collector
+        thread_id = configurable.get("thread_id")
+        if thread_id is None:
+            thread_id = _thread_id_of_state(state)
+        elif type(thread_id) is not str:
+            thread_id = str(thread_id)
         run = _Run(
-            spec=spec,
-            started_at=started_at,
-            clock_ns=clock_ns,
-            thread_id=_thread_id(configurable, state),
-            node_name=spec.name or metadata.get("langgraph_node") or spec.function_name,
-            step=metadata.get("langgraph_step"),
-            checkpoint_ns=checkpoint_ns or None,
-            invocation_id=None if invocation is None else str(invocation),
-            attempt=getattr(info, "node_attempt", None),
-            scratchpad=configurable.get("__pregel_scratchpad"),
-            input_state=None,
-            collector=collector,
-            token=token,
-            state=state,
+            spec,
+            started_at,
+            clock_ns,
+            thread_id,
+            spec.name or metadata.get("langgraph_node") or spec.function_name,
+            metadata.get("langgraph_step"),
+            namespace or None,
+            None if invocation is None else str(invocation),
+            None if info is None else info.node_attempt,
+            configurable.get("__pregel_scratchpad"),
+            None,
+            collector,
+            token,
+            state,
         )
         if spec.capture_io:
             run.input_state = snapshot_state(state, spec.options)
         return run
-    return None
+    except Exception as exc:  # the one guard's logic, without its three calls
+        report("node_wrapper start", exc)
+        return None
 
 
 def _should_skip(spec: _NodeSpec, state: Any) -> bool:
@@ -197,7 +221,7 @@ def _unseen_usage(run: _Run, result: Any) -> list[TokenUsage]:
         return []
     received = {id(m) for m in _iter_messages(run.state)}
     received_ids = {m.id for m in _iter_messages(run.state) if m.id}
-    seen = run.collector.seen_message_ids
+    seen = run.collector.seen_message_ids or ()
     usages = []
     for message in returned:
         if id(message) in received or message.id in received_ids:
@@ -224,33 +248,41 @@ def _finish(
     exc: BaseException | None = None,
 ) -> None:
     """End recording and hand the record to the sinks. Never raises."""
-    elapsed_ns = time.perf_counter_ns() - run.clock_ns
-    restore_collector(run.token)
+    elapsed_ns = _clock() - run.clock_ns
+    try:
+        _current.reset(run.token)
+    except ValueError:
+        # The token was made in another context (a generator node resumed
+        # elsewhere): leave this context without a collector instead.
+        _current.set(None)
     namespace = run.checkpoint_ns
-    if namespace:
-        unregister_namespace(namespace, run.collector)
-    with guard("node_wrapper finish"):
+    collector = run.collector
+    if namespace and _by_namespace.get(namespace) is collector:
+        _by_namespace.pop(namespace, None)
+    try:
         spec = run.spec
-        usages = run.collector.harvest()
+        usages = collector.harvest()
         if status == "success" and result is not None and _may_hold_messages(result):
             usages.extend(_unseen_usage(run, result))
         error_type = error_message = error_traceback = interrupt_id = None
         interrupt_value: Any = None
-        if exc is not None and status == "error":
-            error_type = type(exc).__name__
-            with guard("error message"):
-                error_message = str(exc)[:_MAX_MESSAGE]
-            error_traceback = _error_excerpt(exc)
-        elif isinstance(exc, GraphInterrupt):
-            interrupts = exc.args[0] if exc.args else ()
-            if interrupts:
-                first = interrupts[0]
-                interrupt_id = getattr(first, "id", None)
-                if spec.capture_io:
-                    value = getattr(first, "value", None)
-                    wrapped = snapshot_state({"value": value}, spec.options)
-                    interrupt_value = (wrapped or {}).get("value")
-        resume = getattr(run.scratchpad, "resume", None)
+        if exc is not None:
+            if status == "error":
+                error_type = type(exc).__name__
+                with guard("error message"):
+                    error_message = str(exc)[:_MAX_MESSAGE]
+                error_traceback = _error_excerpt(exc)
+            elif isinstance(exc, GraphInterrupt):
+                interrupts = exc.args[0] if exc.args else ()
+                if interrupts:
+                    first = interrupts[0]
+                    interrupt_id = getattr(first, "id", None)
+                    if spec.capture_io:
+                        value = getattr(first, "value", None)
+                        wrapped = snapshot_state({"value": value}, spec.options)
+                        interrupt_value = (wrapped or {}).get("value")
+        scratchpad = run.scratchpad
+        resume = None if scratchpad is None else getattr(scratchpad, "resume", None)
         started_at = run.started_at
         step = run.step
         # Every value below is built here with the right type (UTC times,
@@ -287,6 +319,8 @@ def _finish(
             }
         )
         emit(log)
+    except Exception as exc:  # the one guard's logic, without its three calls
+        report("node_wrapper finish", exc)
 
 
 def _may_hold_messages(result: Any) -> bool:

@@ -54,9 +54,10 @@ class JsonlSink:
 
 
 _JSONL = JsonlSink()
+_DEFAULT: list[Any] = [_JSONL]
 _lock = threading.Lock()
 _configured: list[Any] | None = None
-_from_env: tuple[str, list[Any]] | None = None
+_from_env: tuple[str | None, list[Any]] | None = None
 
 
 def _otel_sink() -> Any:
@@ -85,10 +86,11 @@ def _resolve(name: str) -> Any:
 
 def _env_sinks() -> list[Any]:
     global _from_env
-    spec = (_env.get(_env.SINKS) or "").strip()
+    raw = _env.get(_env.SINKS)
     cached = _from_env
-    if cached is not None and cached[0] == spec:
+    if cached is not None and cached[0] == raw:
         return cached[1]
+    spec = (raw or "").strip()
     sinks: list[Any] = []
     for name in (part.strip() for part in spec.split(",")):
         if not name:
@@ -105,8 +107,8 @@ def _env_sinks() -> list[Any]:
                 exc,
             )
     if not sinks:
-        sinks = [_JSONL]
-    _from_env = (spec, sinks)
+        sinks = _DEFAULT
+    _from_env = (raw, sinks)
     return sinks
 
 
@@ -170,9 +172,13 @@ def remove_sink(sink: Any) -> None:
 def emit(log: NodeRunLog) -> None:
     """Hand ``log`` to every sink; a failing sink costs only itself."""
     configured = _configured
-    for sink in configured if configured is not None else _env_sinks():
+    sinks = configured if configured is not None else _env_sinks()
+    if sinks is _DEFAULT:
+        append_node_log(log)  # the common case, without a loop
+        return
+    for sink in sinks:
         if sink is _JSONL:
-            append_node_log(log)  # the common case, without the extra call
+            append_node_log(log)
             continue
         try:
             sink.export(log)

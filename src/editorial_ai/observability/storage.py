@@ -202,9 +202,15 @@ def append_node_log(log: NodeRunLog) -> None:
     """
     path = "?"
     try:
-        directory = _env.log_dir_str()
-        path = _file_path(directory, log.thread_id)
-        append_line(path, directory, encode_line(log))
+        directory = _env.get(_env.LOG_DIR) or _DEFAULT_DIR
+        path = _paths.get((directory, log.thread_id)) or _file_path(
+            directory, log.thread_id
+        )
+        try:
+            line = log.__pydantic_serializer__.to_json(log) + b"\n"
+        except (PydanticSerializationError, ValueError, RecursionError):
+            line = encode_line(log)
+        append_line(path, directory, line)
     except OSError as exc:
         name = errno.errorcode.get(exc.errno or 0, "OSError")
         warn_failure(
@@ -224,6 +230,9 @@ def append_node_log(log: NodeRunLog) -> None:
             type(exc).__name__,
             exc,
         )
+
+
+_DEFAULT_DIR = str(_env.DEFAULT_LOG_DIR)
 
 
 # -- reading ------------------------------------------------------------------
