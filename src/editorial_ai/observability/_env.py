@@ -43,6 +43,14 @@ _environ_bytes: Any = getattr(os.environ, "_data", None)
 _decoded: dict[str, tuple[object, str | None]] = {}
 
 
+_KEYS: dict[str, bytes] = {}
+
+
+def _key(name: str) -> bytes:
+    key = _KEYS[name] = os.fsencode(name)
+    return key
+
+
 def get(name: str) -> str | None:
     """The environment variable ``name``, read now (fast, never cached stale).
 
@@ -52,8 +60,7 @@ def get(name: str) -> str | None:
     """
     if _environ_bytes is None or os.name != "posix":
         return os.environ.get(name)
-    key = name.encode()
-    raw = _environ_bytes.get(key)
+    raw = _environ_bytes.get(_KEYS.get(name) or _key(name))
     seen = _decoded.get(name)
     if seen is not None and seen[0] is raw:
         return seen[1]

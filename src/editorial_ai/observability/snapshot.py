@@ -804,6 +804,60 @@ def _failed(exc: Exception) -> dict[str, Any]:
     return {"_snapshot_error": description}
 
 
+_FLAT_KEYS = 32
+_FLAT_TEXT = 256
+_FLAT_INT = 2**63
+
+
+def _flat(value: dict[Any, Any], plan: _Plan) -> dict[str, Any] | None:
+    """The common small state in one loop, or ``None`` for the full walk.
+
+    A dict of up to 32 known keys (already decided by an earlier walk) whose
+    values are ASCII strings of up to 256 characters, ints JSON readers hold
+    exactly, finite floats, booleans or ``None`` comes out as the walk would
+    make it: the same keys (redacted ones as ``[REDACTED]``) and the same
+    immutable values, in a new dict. Sizes are counted at their worst (six
+    bytes a character, as if every one were escaped), so a state this path
+    takes is within the bound.
+    """
+    if plan.mask is not None or plan.policies is not None or len(value) > _FLAT_KEYS:
+        return None
+    keys = plan.keys
+    size = 2
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        entry = keys.get(key) if type(key) is str else None
+        if entry is None or entry[0] != key:
+            return None
+        size += entry[2]
+        if entry[1]:
+            out[key] = REDACTED
+            size += 12
+            continue
+        kind = type(item)
+        if kind is str:
+            if len(item) > _FLAT_TEXT or not item.isascii():
+                return None
+            size += 6 * len(item) + 2
+        elif kind is int:
+            if not -_FLAT_INT < item < _FLAT_INT:
+                return None
+            size += 20
+        elif kind is float:
+            if item - item != 0.0:  # NaN and infinities need the walk
+                return None
+            size += _FLOAT_BYTES
+        elif item is None or kind is bool:
+            size += 5
+        else:
+            return None
+        out[key] = item
+    max_bytes = plan.max_bytes
+    if max_bytes is not None and size > max_bytes:
+        return None
+    return out
+
+
 def snapshot_state(
     value: Any, options: SnapshotOptions = DEFAULT_OPTIONS
 ) -> dict[str, Any] | None:
@@ -828,11 +882,16 @@ def snapshot_state(
     """
     if value is None:
         return None
+    plan = options._plan
+    if type(value) is dict:
+        flat = _flat(value, plan)
+        if flat is not None:
+            return flat
     # A bare try, not _internal.guard: the marker needs the exception, and the
     # guard's context manager would cost as much as a whole small snapshot.
     # What can fail here is foreign code (a mapping's items(), a __len__).
     try:
-        return _Walker(options._plan).state(value)
+        return _Walker(plan).state(value)
     except Exception as exc:
         return _failed(exc)
 
@@ -860,8 +919,13 @@ def snapshot_output(
     """
     if value is None:
         return None
+    plan = options._plan
+    if type(value) is dict:
+        flat = _flat(value, plan)
+        if flat is not None:
+            return flat
     try:
-        walker = _Walker(options._plan)
+        walker = _Walker(plan)
         if isinstance(value, Command):
             return walker.command(value, 0)  # type: ignore[no-any-return]
         return walker.state(value)
