@@ -1,0 +1,148 @@
+"""What the overhead per node is made of, measured inside a real graph.
+
+Run: python benchmarks/profile_gap.py [--reps N]
+
+Costs measured in a tight loop mislead here: LangGraph runs about a million
+instructions between two node executions, so the caches are cold each time a
+wrapper runs, and a system call or a pydantic-core serialization costs several
+times what it costs in a loop. This script measures each part where it runs:
+the 50-node, small-state graph of ``run.py``, with one part of the recording
+swapped for nothing at a time (the sinks API makes that possible without
+touching the wrapper), against the bare graph, interleaved, medians of
+paired differences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pydantic_core  # noqa: E402
+from workloads import State, naive_wrapper, ours, workloads  # noqa: E402
+
+from editorial_ai.observability import NodeRunLog, append_node_log  # noqa: E402
+from editorial_ai.observability.sinks import set_sinks  # noqa: E402
+
+
+class Nothing:
+    """A sink that drops the record: everything but encoding and writing."""
+
+    def export(self, log: NodeRunLog) -> None:
+        pass
+
+
+class EncodeOnly:
+    """A sink that encodes the line and drops it: everything but the write."""
+
+    def export(self, log: NodeRunLog) -> None:
+        log.__pydantic_serializer__.to_json(log)
+
+
+class Jsonl:
+    """The JSONL sink, reached through the same loop as the two above."""
+
+    def export(self, log: NodeRunLog) -> None:
+        append_node_log(log)
+
+
+def _probe(body: Callable[[], object]) -> Callable[..., Any]:
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(state: State, *args: Any, **kwargs: Any) -> Any:
+            result = fn(state, *args, **kwargs)
+            body()
+            return result
+
+        return wrapper
+
+    return wrap
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=40)
+    args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="obs-gap-")
+    os.environ["EDITORIAL_AI_LOG_DIR"] = directory
+    workload = next(w for w in workloads() if w.name == "line50-small-sync")
+    line = b'{"node_name":"n","status":"success"}\n'
+    fd = os.open(
+        os.path.join(directory, "probe.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    )
+    sample = NodeRunLog(
+        thread_id="t",
+        node_name="n",
+        status="success",
+        started_at=datetime.now(UTC),
+        ended_at=datetime.now(UTC),
+    )
+    graphs: dict[str, tuple[Any, Any]] = {
+        "baseline": (workload.build(None), None),
+        "ours, JSONL": (workload.build(ours()), [Jsonl()]),
+        "ours, encode only": (workload.build(ours()), [EncodeOnly()]),
+        "ours, no sink": (workload.build(ours()), [Nothing()]),
+        "ours capture_io=False, JSONL": (
+            workload.build(ours(capture_io=False)),
+            [Jsonl()],
+        ),
+        "ours capture_io=False, no sink": (
+            workload.build(ours(capture_io=False)),
+            [Nothing()],
+        ),
+        "naive wrapper": (
+            workload.build(naive_wrapper(os.path.join(directory, "n.jsonl"))),
+            None,
+        ),
+        "probe: one os.write": (
+            workload.build(_probe(lambda: os.write(fd, line))),
+            None,
+        ),
+        "probe: one to_json": (
+            workload.build(
+                _probe(lambda: sample.__pydantic_serializer__.to_json(sample))
+            ),
+            None,
+        ),
+        "probe: to_json(state)": (
+            workload.build(_probe(lambda: pydantic_core.to_json(workload.inputs))),
+            None,
+        ),
+    }
+    names = list(graphs)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    config = {"configurable": {"thread_id": "gap"}}
+    for rep in range(args.reps + 2):
+        order = names[rep % len(names) :] + names[: rep % len(names)]
+        for name in order:
+            graph, sinks = graphs[name]
+            set_sinks(sinks)
+            start = time.perf_counter_ns()
+            workload.run(graph, config)
+            elapsed = (time.perf_counter_ns() - start) / workload.nodes / 1000
+            if rep >= 2:
+                samples[name].append(elapsed)
+        for entry in os.scandir(directory):
+            if entry.name != "probe.jsonl":
+                os.unlink(entry.path)
+    set_sinks(None)
+    base = samples["baseline"]
+    print("%-34s %10s %10s" % ("variant (50-node small graph)", "us/node", "overhead"))
+    for name in names:
+        values = samples[name]
+        over = statistics.median([v - b for v, b in zip(values, base, strict=True)])
+        print("%-34s %10.1f %+10.1f" % (name, statistics.median(values), over))
+
+
+if __name__ == "__main__":
+    main()
