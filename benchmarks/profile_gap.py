@@ -28,11 +28,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pydantic_core  # noqa: E402
-from workloads import State, naive_wrapper, ours, workloads  # noqa: E402
+import pydantic_core
+from workloads import State, naive_wrapper, ours, workloads
 
-from editorial_ai.observability import NodeRunLog, append_node_log  # noqa: E402
-from editorial_ai.observability.sinks import set_sinks  # noqa: E402
+from editorial_ai.observability import NodeRunLog, append_node_log
+from editorial_ai.observability.sinks import set_sinks
 
 
 class Nothing:

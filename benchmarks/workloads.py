@@ -210,6 +210,8 @@ def workloads(quick: bool = False) -> list[Workload]:
     small = {"topic": "AI in local newsrooms", "body": "x" * 60, "step": 0}
     kb100 = {"topic": "AI", "body": "y" * 100_000, "step": 0}
     mb1 = {"topic": "AI", "body": "z" * 1_000_000, "step": 0}
+    # A state whose snapshot is right at the default bound (256 KiB).
+    at_bound = {"topic": "AI", "body": "w" * (256 * 1024 - 64), "step": 0}
     found = []
     for is_async in (False, True):
         suffix = "async" if is_async else "sync"
@@ -220,6 +222,9 @@ def workloads(quick: bool = False) -> list[Workload]:
             Workload(
                 "line50-100KB-" + suffix, 50, _line(50, is_async), kb100, is_async
             ),
+            Workload(
+                "line20-256KB-" + suffix, 20, _line(20, is_async), at_bound, is_async
+            ),
             Workload("line20-1MB-" + suffix, 20, _line(20, is_async), mb1, is_async),
             Workload("fanout8-" + suffix, 9, _fan_out(8, is_async), small, is_async),
             Workload(
@@ -227,7 +232,7 @@ def workloads(quick: bool = False) -> list[Workload]:
             ),
         ]
     if quick:
-        found = [w for w in found if "1MB" not in w.name]
+        found = [w for w in found if "1MB" not in w.name and "256KB" not in w.name]
     return found
 
 

@@ -677,3 +677,27 @@ def test_api_all_is_pinned() -> None:
     from editorial_ai.observability import api
 
     assert api.__all__ == ["create_app", "serve"]
+
+
+def test_long_thread_is_streamed_whole_and_in_order(log_dir: Path) -> None:
+    """Without a limit, a long thread comes back whole, oldest first, as one
+    JSON object written a page at a time."""
+    from fastapi.testclient import TestClient
+
+    from editorial_ai.observability import append_node_log
+    from editorial_ai.observability.api import create_app
+
+    from .conftest import make_log
+
+    for index in range(2345):
+        append_node_log(make_log("long", node_name="n%d" % index, start_ms=-index))
+    client = TestClient(create_app(log_dir), base_url=LOCAL)
+    response = client.get("/api/threads/long/logs", params={"include_io": "false"})
+    assert response.status_code == 200
+    assert "content-length" not in response.headers  # streamed, not buffered
+    data = response.json()
+    assert data["total_runs"] == 2345 and len(data["runs"]) == 2345
+    assert [run["node_name"] for run in data["runs"][:2]] == ["n2344", "n2343"]
+    assert data["summary"]["node_count"] == 2345
+    paged = client.get("/api/threads/long/logs?include_io=false&limit=100&offset=0")
+    assert paged.json()["runs"] == data["runs"][:100]

@@ -934,3 +934,28 @@ def test_flat_fast_path_redacts() -> None:
     first = snapshot_state(state, options)
     second = snapshot_state(state, options)
     assert first == second == {"topic": "AI", "password": "[REDACTED]"}
+
+
+def test_long_text_seen_again_gives_the_same_snapshot() -> None:
+    """A long text met again (remembered by identity) snapshots the same."""
+    body = "y" * 100_000 + '"quoted"\n'
+    first = snapshot_state({"body": body, "n": 1})
+    again = snapshot_state({"body": body, "n": 2})
+    assert first is not None and again is not None
+    assert first["body"] == again["body"] == body
+    cut = snapshot_state({"body": body * 5})
+    cut_again = snapshot_state({"body": body * 5, "other": "x" * 100})
+    assert cut is not None and cut_again is not None
+    assert cut["body"].endswith("chars in all]")
+    assert len(strict(cut_again)) <= 256 * 1024 + SLACK
+
+
+def test_equal_text_that_is_another_object_is_measured_itself() -> None:
+    """The cache keys on identity: a different string is never taken for it."""
+    options = SnapshotOptions(max_bytes=20_000)
+    a = "a" * 15_000
+    snapshot_state({"t": a}, options)
+    b = "\x01" * 15_000  # same length, six times the JSON size
+    result = snapshot_state({"t": b}, options)
+    assert result is not None and result["t"].endswith("chars in all]")
+    assert len(strict(result)) <= 20_000 + SLACK

@@ -54,15 +54,17 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
+
+import pydantic_core
 
 try:
     import uvicorn
     from fastapi import FastAPI, HTTPException, Query
     from fastapi import Path as PathParam
-    from fastapi.responses import Response
+    from fastapi.responses import Response, StreamingResponse
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError(
@@ -77,6 +79,7 @@ from .reader import (
     NodeRunView,
     ThreadList,
     ThreadLogs,
+    stream_thread_runs,
     thread_logs,
     thread_run,
     thread_summaries,
@@ -189,6 +192,37 @@ def _json(
     )
 
 
+_STREAM_FROM = 1000
+
+
+def _streamed_logs(thread_id: str, folder: Path, include_io: bool) -> Response:
+    """All runs of a thread: in one piece when short; else written out a page
+    at a time, so a thread file of any size never sits in memory whole. Same
+    JSON object either way."""
+    summary, count, runs = stream_thread_runs(
+        thread_id, log_dir=folder, include_io=include_io
+    )
+    if count < _STREAM_FROM:
+        return _json(
+            ThreadLogs(
+                thread_id=thread_id, runs=list(runs), summary=summary, total_runs=count
+            )
+        )
+
+    def body() -> Iterator[bytes]:
+        yield b'{"thread_id":' + pydantic_core.to_json(thread_id) + b',"runs":['
+        separator = b""
+        for run in runs:
+            yield separator + run.model_dump_json().encode()
+            separator = b","
+        tail = b"null" if summary is None else summary.model_dump_json().encode()
+        yield b'],"summary":' + tail + b',"total_runs":%d}' % count
+
+    return StreamingResponse(
+        body(), media_type="application/json", headers={"cache-control": "no-store"}
+    )
+
+
 def _checked(thread_id: str, directory: Path) -> None:
     """400 unless ``thread_id``'s file sits directly in ``directory``."""
     path = os.path.normpath(os.path.abspath(thread_log_path(thread_id, directory)))
@@ -256,6 +290,10 @@ def create_app(
     ) -> Response:
         folder = directory()
         _checked(thread_id, folder)
+        if limit is None and offset == 0:
+            with guard("api:logs"):
+                return _streamed_logs(thread_id, folder, include_io)
+            return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         with guard("api:logs"):
             return _json(
                 thread_logs(

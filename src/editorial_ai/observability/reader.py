@@ -23,7 +23,7 @@ import stat
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -442,6 +442,40 @@ def thread_logs(
     )
 
 
+def stream_thread_runs(
+    thread_id: str,
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    include_io: bool = True,
+    table: PriceTable | None = None,
+    page: int = 500,
+) -> tuple[PipelineRunSummary | None, int, Iterator[NodeRunView]]:
+    """All of a thread's runs, oldest first, read a page at a time.
+
+    Returns the summary and the run count as of now, and an iterator over
+    those runs that reads ``page`` lines from the file at a time: a thread
+    file of any size is served without holding its runs in memory (the
+    index holds three numbers per run).
+
+    Example:
+        >>> summary, count, runs = stream_thread_runs("nope", log_dir="/tmp/x")
+        >>> summary, count, list(runs)
+        (None, 0, [])
+    """
+    index = thread_index(thread_id, log_dir)
+    if index is None:
+        return None, 0, iter(())
+    table = load_price_table() if table is None else table
+    order = list(index.chronological())
+
+    def runs() -> Iterator[NodeRunView]:
+        for start in range(0, len(order), page):
+            for i, record in index.read(order[start : start + page], include_io):
+                yield _view(i, record, table)
+
+    return index.summary(table), len(order), runs()
+
+
 def thread_summary(
     thread_id: str,
     *,
@@ -498,6 +532,7 @@ __all__ = [
     "ThreadIndex",
     "ThreadList",
     "ThreadLogs",
+    "stream_thread_runs",
     "thread_index",
     "thread_logs",
     "thread_run",

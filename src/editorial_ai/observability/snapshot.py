@@ -164,6 +164,50 @@ def _measure(text: str) -> tuple[str, int]:
         return text, len(to_json(text))
 
 
+# Long texts usually travel through a graph unchanged: the same str object is
+# in the state of node after node. Measuring (and cutting) one costs a pass
+# over it, so the last results are kept, by object identity; each entry holds
+# its text alive, hence few entries and only texts up to a few MB.
+_BIG_TEXT = 4096
+_CUT_STEP = 512
+_CACHED_TEXTS = 16
+_CACHEABLE_CHARS = 4_000_000
+_big: dict[tuple[int, int], tuple[str, str, int]] = {}
+
+
+def _remember(key: tuple[int, int], value: str, piece: str, size: int) -> None:
+    if len(value) > _CACHEABLE_CHARS:
+        return
+    if len(_big) >= _CACHED_TEXTS:
+        try:
+            del _big[next(iter(_big))]
+        except (KeyError, StopIteration, RuntimeError):  # another thread won
+            pass
+    _big[key] = (value, piece, size)
+
+
+def _measure_big(value: str) -> tuple[str, int]:
+    """:func:`_measure` for a long text, remembered."""
+    key = (id(value), -1)
+    hit = _big.get(key)
+    if hit is not None and hit[0] is value:
+        return hit[1], hit[2]
+    piece, size = _measure(value)
+    _remember(key, value, piece, size)
+    return piece, size
+
+
+def _fit_big(value: str, keep: int, room: int) -> tuple[str, int]:
+    """:func:`_fit` of ``value[:keep]``, remembered for the same text."""
+    key = (id(value), keep)
+    hit = _big.get(key)
+    if hit is not None and hit[0] is value and hit[2] <= room:
+        return hit[1], hit[2]
+    piece, size = _fit(value[:keep], room)
+    _remember(key, value, piece, size)
+    return piece, size
+
+
 def _fit(piece: str, room: int) -> tuple[str, int]:
     """The longest prefix of ``piece`` found whose JSON fits in ``room`` bytes."""
     piece, size = _measure(piece)
@@ -439,10 +483,13 @@ class _Walker:
             return _clean(value[:limit]) + _CUT_TEXT % length
         room = self.remaining
         if length <= room and (limit is None or length <= limit):
-            try:  # _measure, inlined: this is most of the work of a small state
-                piece, size = value, len(to_json(value))
-            except PydanticSerializationError:
-                piece, size = _measure(value)
+            if length >= _BIG_TEXT:
+                piece, size = _measure_big(value)
+            else:
+                try:  # _measure, inlined: most of the work of a small state
+                    piece, size = value, len(to_json(value))
+                except PydanticSerializationError:
+                    piece, size = _measure(value)
             if size <= room:
                 self.remaining = room - size
                 return piece
@@ -454,7 +501,12 @@ class _Walker:
         keep = min(length, room - 2)
         if limit is not None:
             keep = min(keep, limit)
-        piece, size = _fit(value[:keep], room) if keep > 0 else ("", 2)
+        if keep >= _BIG_TEXT:
+            # Rounded down, so that the same long text in the next node's
+            # state (its room a few bytes different) finds the same cut.
+            piece, size = _fit_big(value, keep - keep % _CUT_STEP, room)
+        else:
+            piece, size = _fit(value[:keep], room) if keep > 0 else ("", 2)
         self.remaining -= size + marker_size
         return piece + marker
 
