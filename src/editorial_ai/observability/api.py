@@ -200,7 +200,10 @@ def _streamed_logs(thread_id: str, folder: Path, include_io: bool) -> Response:
     at a time, so a thread file of any size never sits in memory whole. Same
     JSON object either way."""
     summary, count, runs = stream_thread_runs(
-        thread_id, log_dir=folder, include_io=include_io
+        thread_id,
+        log_dir=folder,
+        include_io=include_io,
+        page=20 if include_io else 500,  # snapshots can be large: fewer
     )
     if count < _STREAM_FROM:
         return _json(

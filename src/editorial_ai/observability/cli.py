@@ -9,6 +9,7 @@ empty or missing log directory, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import re
@@ -154,6 +155,7 @@ def _run_row(run: NodeRunView, start: datetime | None) -> list[str]:
 
 
 _PAGE = 500
+_PAGE_IO = 20
 _WIDTHS = [5, 22, 5, 15, 10, 9, 9, 9, 0]
 _RIGHT = {0, 2, 4, 5, 6, 7}
 
@@ -162,17 +164,18 @@ def _pages(args: argparse.Namespace) -> Iterator[ThreadLogs]:
     """The thread's runs a page at a time: a thread file of any size is shown
     without holding its runs in memory."""
     offset = 0
+    size = _PAGE_IO if args.io else _PAGE  # snapshots can be large: fewer
     while True:
         page = thread_logs(
             args.thread_id,
             log_dir=args.log_dir,
             include_io=args.io,
-            limit=_PAGE,
+            limit=size,
             offset=offset,
         )
         yield page
         offset += len(page.runs)
-        if len(page.runs) < _PAGE or offset >= page.total_runs:
+        if len(page.runs) < size or offset >= page.total_runs:
             return
 
 
@@ -212,7 +215,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         # The logs route's object, written run by run.
         out.write('{\n  "thread_id": %s,\n  "runs": [' % json.dumps(args.thread_id))
         separator = "\n    "
-        for page in (first, *pages):
+        for page in itertools.chain((first,), pages):
             for run in page.runs:
                 out.write(separator + run.model_dump_json())
                 separator = ",\n    "
@@ -226,7 +229,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     out.write("thread %s\n\n" % args.thread_id)
     header = ["#", "NODE", "STEP", "STATUS", "START", "DURATION", "TOKENS", "COST"]
     out.write(_row_text([*header, "MODEL"]))
-    for page in (first, *pages):
+    for page in itertools.chain((first,), pages):
         for run in page.runs:
             out.write(_row_text(_run_row(run, start)))
             for line in _notes(run, args.io):
