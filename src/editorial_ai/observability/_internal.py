@@ -12,11 +12,9 @@ give 6 warnings and a million give 9.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
@@ -112,27 +110,6 @@ def report(kind: str, exc: Exception) -> None:
         type(exc).__name__,
         exc,
     )
-
-
-def guarded(kind: str, default: _R) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
-    """Decorator form of :func:`guard`: on failure, return ``default``.
-
-    Example:
-        >>> @guarded("parse", default=None)
-        ... def parse(text: str) -> int | None:
-        ...     return int(text)
-    """
-
-    def decorate(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-        @functools.wraps(fn)
-        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            with guard(kind):
-                return fn(*args, **kwargs)
-            return default
-
-        return wrapper
-
-    return decorate
 
 
 def _after_fork_in_child() -> None:

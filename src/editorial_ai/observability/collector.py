@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,40 +86,12 @@ def current_collector() -> TokenCollector | None:
     return _current.get()
 
 
-def start_collector() -> tuple[TokenCollector, Token[TokenCollector | None]]:
-    """Give this context a fresh collector; pass the token to
-    :func:`restore_collector` when the node ends (nested nodes restore their
-    parent's collector)."""
-    collector = TokenCollector()
-    return collector, _current.set(collector)
-
-
-def restore_collector(token: Token[TokenCollector | None]) -> None:
-    """Undo :func:`start_collector`."""
-    try:
-        _current.reset(token)
-    except ValueError:
-        # The token was made in another context (a generator node resumed
-        # elsewhere): leave this context's collector empty instead.
-        _current.set(None)
-
-
 # Collectors of the nodes running now, by LangGraph task namespace
-# (``checkpoint_ns``). An LLM call made on a thread that did not copy the
-# context, but was given the node's ``config``, carries that namespace in its
-# callback metadata; the handler finds the node's collector here.
+# (``checkpoint_ns``); the node wrapper adds and removes its own. An LLM call
+# made on a thread that did not copy the context, but was given the node's
+# ``config``, carries that namespace in its callback metadata; the handler
+# finds the node's collector here.
 _by_namespace: dict[str, TokenCollector] = {}
-
-
-def register_namespace(namespace: str, collector: TokenCollector) -> None:
-    """Make ``collector`` findable by the task namespace of its node."""
-    _by_namespace[namespace] = collector
-
-
-def unregister_namespace(namespace: str, collector: TokenCollector) -> None:
-    """Forget ``namespace`` if it still maps to ``collector``."""
-    if _by_namespace.get(namespace) is collector:
-        _by_namespace.pop(namespace, None)
 
 
 def collector_for_namespace(namespace: str) -> TokenCollector | None:
@@ -146,11 +118,6 @@ def note_chain_start(run_id: Any, parent_run_id: Any) -> None:
 def note_chain_end(run_id: Any) -> None:
     """Forget a chain run that ended."""
     _roots.pop(run_id, None)
-
-
-def invocation_of(run_id: Any) -> Any:
-    """The root run of chain run ``run_id``, if a handler saw it start."""
-    return _roots.get(run_id)
 
 
 def reset_token_collector() -> None:
