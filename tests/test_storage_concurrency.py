@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from editorial_ai.observability import append_node_log, read_node_logs
 
@@ -137,3 +140,45 @@ def test_sigkill_loop_keeps_every_complete_record(log_dir: Path) -> None:
     assert sum(log.node_name == "started" for log in logs) == kills
     torn = len([line for line in lines[:-1] if line]) - len(logs)
     assert 0 <= torn <= kills
+
+
+def test_deleting_the_file_under_writing_threads_never_misdirects(
+    log_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Threads appending while the file is deleted again and again: no closed
+    descriptor is used, no line lands in another thread's file."""
+    caplog.set_level(logging.WARNING, "editorial_ai.observability")
+    stop = threading.Event()
+    barrier = threading.Barrier(9)
+
+    def writer(thread_id: str, count: int) -> None:
+        barrier.wait()
+        for seq in range(count):
+            append_node_log(make_log(thread_id, node_name="w%d" % seq))
+
+    def deleter() -> None:
+        barrier.wait()
+        while not stop.is_set():
+            for name in ("t1.jsonl",):
+                try:
+                    os.unlink(log_dir / name)
+                except FileNotFoundError:
+                    pass
+            time.sleep(0.0005)
+
+    threads = [threading.Thread(target=writer, args=("t1", 300)) for _ in range(6)]
+    threads += [threading.Thread(target=writer, args=("t2", 300)) for _ in range(2)]
+    cleaner = threading.Thread(target=deleter)
+    cleaner.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    cleaner.join()
+    lines = (log_dir / "t2.jsonl").read_bytes().splitlines()
+    assert len([line for line in lines if line.strip()]) == 600
+    assert all(b'"thread_id":"t2"' in line for line in lines if line.strip())
+    assert "EBADF" not in caplog.text
+    append_node_log(make_log("t1", node_name="after"))
+    assert read_node_logs("t1")[-1].node_name == "after"

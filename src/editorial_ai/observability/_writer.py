@@ -53,6 +53,10 @@ class _OpenFile:
     end: int = -1
     """File size right after our last line; -1 when unknown."""
     checked: float = 0.0
+    closed: bool = False
+    """Set, under ``lock``, when ``fd`` is closed: a thread that waited for the
+    lock must not use the number, which the system may have given to another
+    file since."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -82,6 +86,7 @@ def _entry(path: str, directory: str) -> _OpenFile:
     if entry is not None:
         return entry
     entry = _open_file(path, directory)
+    evicted = []
     with _table_lock:
         existing = _open.get(path)
         if existing is not None:
@@ -89,20 +94,31 @@ def _entry(path: str, directory: str) -> _OpenFile:
             return existing
         _open[path] = entry
         while len(_open) > _MAX_OPEN:
-            _, oldest = _open.popitem(last=False)
-            with oldest.lock:
-                os.close(oldest.fd)
+            evicted.append(_open.popitem(last=False)[1])
+    # Closed outside the table lock: the order of locks is always an entry's
+    # lock first, then the table's (see _close).
+    for oldest in evicted:
+        with oldest.lock:
+            _close_fd(oldest)
     return entry
 
 
-def _forget(path: str, entry: _OpenFile) -> None:
+def _close_fd(entry: _OpenFile) -> None:
+    """Close ``entry``'s descriptor; the caller holds ``entry.lock``."""
+    if not entry.closed:
+        entry.closed = True
+        try:
+            os.close(entry.fd)
+        except OSError:
+            pass
+
+
+def _close(path: str, entry: _OpenFile) -> None:
+    """Drop ``entry`` from the table and close it; caller holds ``entry.lock``."""
     with _table_lock:
         if _open.get(path) is entry:
             del _open[path]
-    try:
-        os.close(entry.fd)
-    except OSError:
-        pass
+    _close_fd(entry)
 
 
 def _is_stale(path: str, entry: _OpenFile, links: int) -> bool:
@@ -172,28 +188,24 @@ def append_line(path: str, directory: str, line: bytes) -> None:
 
     Raises ``OSError`` on failure; the caller turns it into a warning.
     """
-    entry = _open.get(path) or _entry(path, directory)
-    with entry.lock:
-        try:
-            info = os.fstat(entry.fd)
-            if not info.st_nlink or time.monotonic() - entry.checked >= _RECHECK_S:
-                if _is_stale(path, entry, info.st_nlink):
-                    raise FileNotFoundError
-            _write(path, entry, line, info.st_size)
-            return
-        except FileNotFoundError:
-            pass  # reopen below
-        except BaseException:
-            _forget(path, entry)
-            raise
-    _forget(path, entry)
-    entry = _entry(path, directory)
-    with entry.lock:
-        try:
-            _write(path, entry, line, os.fstat(entry.fd).st_size)
-        except BaseException:
-            _forget(path, entry)
-            raise
+    for _ in range(4):
+        entry = _open.get(path) or _entry(path, directory)
+        with entry.lock:
+            if entry.closed:
+                continue  # another thread closed it while we waited: again
+            try:
+                info = os.fstat(entry.fd)
+                if not info.st_nlink or time.monotonic() - entry.checked >= _RECHECK_S:
+                    if _is_stale(path, entry, info.st_nlink):
+                        # Deleted or replaced: reopen (and so create) it.
+                        _close(path, entry)
+                        continue
+                _write(path, entry, line, info.st_size)
+                return
+            except BaseException:
+                _close(path, entry)
+                raise
+    raise OSError(errno.EAGAIN, "the file kept changing under the writer", path)
 
 
 def close_all() -> None:
@@ -202,10 +214,8 @@ def close_all() -> None:
         entries = list(_open.values())
         _open.clear()
     for entry in entries:
-        try:
-            os.close(entry.fd)
-        except OSError:
-            pass
+        with entry.lock:
+            _close_fd(entry)
 
 
 def _after_fork_in_child() -> None:
@@ -214,6 +224,7 @@ def _after_fork_in_child() -> None:
     global _table_lock
     _table_lock = threading.Lock()
     for entry in list(_open.values()):
+        entry.closed = True  # no thread of the parent's runs here
         try:
             os.close(entry.fd)
         except OSError:
