@@ -34,11 +34,12 @@ from langchain_core.outputs import LLMResult
 
 from ._internal import guard
 from .collector import (
+    _MAX_ROOTS,
     TokenCollector,
+    _roots,
     collector_for_namespace,
     current_collector,
     make_usage,
-    note_chain_end,
     note_chain_start,
 )
 
@@ -127,17 +128,24 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Note the chain run's root (the graph invocation)."""
-        note_chain_start(run_id, parent_run_id)
+        # note_chain_start, inlined: this runs for every runnable of a graph.
+        roots = _roots
+        if parent_run_id is None:
+            roots[run_id] = run_id
+        elif len(roots) < _MAX_ROOTS:
+            roots[run_id] = roots.get(parent_run_id, parent_run_id)
+        else:
+            note_chain_start(run_id, parent_run_id)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         """Forget the ended chain run."""
-        note_chain_end(run_id)
+        _roots.pop(run_id, None)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
         """Forget the failed chain run."""
-        note_chain_end(run_id)
+        _roots.pop(run_id, None)
 
     # -- start: decide which node the call belongs to -------------------------
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._internal import guard, warn_failure
-from .models import TokenUsage
+from .models import TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
 
@@ -115,11 +115,6 @@ def note_chain_start(run_id: Any, parent_run_id: Any) -> None:
     )
 
 
-def note_chain_end(run_id: Any) -> None:
-    """Forget a chain run that ended."""
-    _roots.pop(run_id, None)
-
-
 def reset_token_collector() -> None:
     """Start collecting token usage for a new node in this context.
 
@@ -177,6 +172,22 @@ def make_usage(
         name = model_name or None
     else:
         name = str(model_name)
+    if (
+        type(prompt_tokens) is int
+        and type(completion_tokens) is int
+        and type(total_tokens) is int
+        and type(prompt_chars) is int
+        and min(prompt_tokens, completion_tokens, total_tokens, prompt_chars) >= 0
+    ):
+        # Clean counts, as every provider reports them: skip validation.
+        return build_token_usage(
+            prompt_tokens,
+            completion_tokens,
+            total_tokens or prompt_tokens + completion_tokens,
+            name,
+            prompt_chars,
+            usage_reported,
+        )
     return TokenUsage(
         prompt_tokens=_count(prompt_tokens, "prompt_tokens"),
         completion_tokens=_count(completion_tokens, "completion_tokens"),

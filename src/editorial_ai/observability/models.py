@@ -269,3 +269,36 @@ def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
     _set(log, "__pydantic_extra__", None)
     _set(log, "__pydantic_private__", None)
     return log
+
+
+_USAGE_FIELDS_SET = set(TokenUsage.model_fields)
+
+
+def build_token_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    total_tokens: int,
+    model_name: str | None,
+    prompt_chars: int,
+    usage_reported: bool,
+) -> TokenUsage:
+    """A ``TokenUsage`` from checked values (non-negative ints), unvalidated:
+    the callback handler's path, once per LLM call."""
+    usage = TokenUsage.__new__(TokenUsage)
+    _set = object.__setattr__
+    _set(
+        usage,
+        "__dict__",
+        {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total_tokens,
+            "model_name": model_name,
+            "prompt_chars": prompt_chars,
+            "usage_reported": usage_reported,
+        },
+    )
+    _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
+    _set(usage, "__pydantic_extra__", None)
+    _set(usage, "__pydantic_private__", None)
+    return usage
