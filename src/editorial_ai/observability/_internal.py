@@ -12,6 +12,7 @@ give 6 warnings and a million give 9.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -57,6 +58,23 @@ def warn_failure(kind: str, message: str, *args: object) -> None:
         logger.warning(message + suffix, *args)
     except Exception:  # a broken logging handler must not break the node
         pass
+
+
+def warn_os_error(action: str, target: object, exc: OSError, then: str = "") -> None:
+    """One warning for a failed file operation, counted by action and errno.
+
+    Example:
+        >>> warn_os_error("read", "/logs/t.jsonl", PermissionError(13, "denied"))
+    """
+    name = errno.errorcode.get(exc.errno or 0, "OSError")
+    warn_failure(
+        "%s:%s" % (action, name),
+        "could not %s %s: [%s] %s" + then,
+        action,
+        target,
+        name,
+        exc.strerror or exc,
+    )
 
 
 def reset_warning_counts() -> None:

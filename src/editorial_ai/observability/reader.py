@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import _env
-from ._internal import warn_failure
+from ._internal import warn_failure, warn_os_error
 from .models import NodeRunHead, NodeRunLog, PipelineRunSummary, RunStatus, TokenUsage
 from .pricing import PriceTable, cost_of_usage, load_price_table, node_run_cost
 from .storage import _SURROGATE, list_threads, thread_log_path
@@ -384,13 +384,7 @@ def thread_index(
     try:
         exists = index.refresh()
     except OSError as exc:
-        warn_failure(
-            "read:" + errno.errorcode.get(exc.errno or 0, "OSError"),
-            "could not read %s: [%s] %s",
-            path,
-            errno.errorcode.get(exc.errno or 0, "OSError"),
-            exc.strerror or exc,
-        )
+        warn_os_error("read", path, exc)
         return None
     return index if exists else None
 

@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
 from . import _env
-from ._internal import guard, logger, warn_failure
+from ._internal import guard, logger, warn_failure, warn_os_error
 from ._writer import append_line
 from .models import NodeRunLog
 
@@ -212,14 +212,11 @@ def append_node_log(log: NodeRunLog) -> None:
             line = encode_line(log)
         append_line(path, directory, line)
     except OSError as exc:
-        name = errno.errorcode.get(exc.errno or 0, "OSError")
-        warn_failure(
-            "append:" + name,
-            "could not append a node run to %s: [%s] %s; this record is lost "
-            "(the pipeline is unaffected)",
+        warn_os_error(
+            "append a node run to",
             path,
-            name,
-            exc.strerror or exc,
+            exc,
+            "; this record is lost (the pipeline is unaffected)",
         )
     except Exception as exc:
         warn_failure(
@@ -312,13 +309,7 @@ def read_node_logs(
     try:
         data = read_file_bytes(path)
     except OSError as exc:
-        warn_failure(
-            "read:" + errno.errorcode.get(exc.errno or 0, "OSError"),
-            "could not read %s: [%s] %s",
-            path,
-            errno.errorcode.get(exc.errno or 0, "OSError"),
-            exc.strerror or exc,
-        )
+        warn_os_error("read", path, exc)
         return []
     if data is None:
         return []
@@ -352,13 +343,7 @@ def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        warn_failure(
-            "list:" + errno.errorcode.get(exc.errno or 0, "OSError"),
-            "could not list %s: [%s] %s",
-            directory,
-            errno.errorcode.get(exc.errno or 0, "OSError"),
-            exc.strerror or exc,
-        )
+        warn_os_error("list", directory, exc)
         return []
     for entry in entries:
         with guard("list_threads"):
