@@ -634,3 +634,24 @@ def test_unserializable_state_still_records(log_dir: Path) -> None:
     assert log.input_state is not None
     assert log.input_state["self"] == "<cycle>"
     assert "Weird" in str(log.input_state["w"])
+
+
+def test_generator_nodes_run_in_a_graph() -> None:
+    """Sync and async generator nodes stay generators LangGraph streams from."""
+
+    @node_wrapper
+    def produce(state: State) -> Any:
+        yield {"draft": "from a generator"}
+
+    @node_wrapper
+    async def refine(state: State) -> Any:
+        yield {"notes": ["refined " + state["draft"]]}
+
+    result = asyncio.run(line_graph(produce, refine).ainvoke({"topic": "x"}, config()))
+    assert result["notes"] == ["refined from a generator"]
+    logs = read_node_logs("t1")
+    assert [(log.node_name, log.status) for log in logs] == [
+        ("produce", "success"),
+        ("refine", "success"),
+    ]
+    assert logs[0].output_state == {"draft": "from a generator"}
