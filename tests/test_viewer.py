@@ -41,12 +41,17 @@ WAIT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium; missing is a failure, never a skip."""
+    """Debian's headless Chromium. Missing in CI (``$CI`` set, as ``.ci/run``
+    runs) is a failure; on a developer's machine without it, a skip that says
+    how to get it, so the README's test command works anywhere."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
+        message = (
             "the viewer tests need Debian's chromium at %s "
             "(apt-get install chromium; .ci/run installs it)" % CHROMIUM
         )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
