@@ -1,0 +1,207 @@
+"""Snapshot options: bound, redaction and per-key policies, decided once.
+
+``SnapshotOptions`` is what a user configures (checked when it is made);
+``_Plan`` is what the walker reads on every node run: the redaction decision
+per key name, cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from ._snapshot_text import _measure, _repr
+
+_CACHE_LIMIT = 4096  # keys and classes remembered; beyond, decided each time
+_CACHED_KEY_CHARS = 256
+
+KeyPolicy: TypeAlias = Literal["keep", "drop", "length"] | int
+"""What to record for one top-level state key: ``"keep"`` (the default),
+``"drop"`` (``"[dropped]"``), ``"length"`` (``{"_type": ..., "length": N}``) or
+an ``int`` n: at most n characters, items, keys or bytes, with a marker."""
+
+REDACTED = "[REDACTED]"
+
+DEFAULT_REDACT_KEYS: frozenset[str] = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "api_key",
+        "apikey",
+        "authorization",
+        "cookie",
+        "private_key",
+        "credentials",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "auth_token",
+        "x_api_key",
+    }
+)
+"""Key names redacted by default (normalized: lower case, ``_`` for ``-``)."""
+
+# Usage counts, not credentials; kept even if a user adds "token" to the names.
+_TOKEN_COUNT_KEYS = frozenset(
+    {
+        "tokens",
+        "total_tokens",
+        "max_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "max_new_tokens",
+    }
+)
+
+_POLICY_WORDS = frozenset({"keep", "drop", "length"})
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[-.\s]+")
+
+
+def _normalize(name: str) -> str:
+    return _SEPARATORS.sub("_", _CAMEL.sub("_", name)).lower()
+
+
+# -- options ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOptions:
+    """How snapshots are bounded and scrubbed; validated when created.
+
+    Attributes:
+        max_bytes: bound on the compact UTF-8 JSON of one snapshot (markers
+            may add a few hundred bytes); ``None`` for no bound.
+        redact: redact values under :data:`DEFAULT_REDACT_KEYS`.
+        redact_keys: more key names to redact, matched like the defaults.
+        mask: ``mask(key, value)`` is called for every dict key and model or
+            dataclass field that is not redacted; what it returns is recorded
+            instead of ``value``. If it raises, ``"[REDACTED]"`` is recorded
+            and one warning logged: a failing mask never lets a value through.
+        state_keys: a :data:`KeyPolicy` per top-level state key. Per key the
+            order is: redaction, then ``"drop"``/``"length"`` (which never look
+            at the value), then the mask, then an ``int`` policy's cut.
+
+    Raises:
+        TypeError: an option of the wrong type (a non-callable ``mask``).
+        ValueError: a bad value (negative ``max_bytes``, an unknown policy).
+
+    Example:
+        >>> options = SnapshotOptions(max_bytes=64 * 1024, redact_keys=("ssn",),
+        ...     state_keys={"raw_html": "length", "messages": 20})
+        >>> snapshot_state({"ssn": "078-05-1120", "raw_html": "<p>hi</p>"},
+        ...     options)
+        {'ssn': '[REDACTED]', 'raw_html': {'_type': 'str', 'length': 9}}
+    """
+
+    max_bytes: int | None = 256 * 1024
+    redact: bool = True
+    redact_keys: tuple[str, ...] = ()
+    mask: Callable[[str, Any], Any] | None = None
+    # Left out of the hash (a mapping has none) but compared: options stay
+    # usable as dict keys, and equal options still hash alike.
+    state_keys: Mapping[str, KeyPolicy] = field(default_factory=dict, hash=False)
+    _plan: _Plan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_bytes is not None:
+            if isinstance(self.max_bytes, bool) or not isinstance(self.max_bytes, int):
+                raise TypeError("max_bytes must be an int or None")
+            if self.max_bytes < 0:
+                raise ValueError("max_bytes must be >= 0, got %d" % self.max_bytes)
+        if not isinstance(self.redact, bool):
+            raise TypeError("redact must be True or False")
+        if isinstance(self.redact_keys, str):
+            raise TypeError("redact_keys must be a tuple of names, not one string")
+        names = tuple(self.redact_keys)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError("redact_keys must hold strings, got %r" % (name,))
+            if not _normalize(name).strip("_"):
+                # "" is contained in every key: it would redact everything.
+                raise ValueError("redact_keys holds an empty name")
+        if self.mask is not None and not callable(self.mask):
+            raise TypeError("mask must be callable as mask(key, value)")
+        if not isinstance(self.state_keys, Mapping):
+            raise TypeError("state_keys must map key names to policies")
+        policies = dict(self.state_keys)
+        for key, policy in policies.items():
+            if not isinstance(key, str):
+                raise TypeError("state_keys names must be strings, got %r" % (key,))
+            if isinstance(policy, str):
+                if policy not in _POLICY_WORDS:
+                    raise ValueError(
+                        "state_keys[%r]: unknown policy %r (use keep, drop, "
+                        "length or an int)" % (key, policy)
+                    )
+            elif isinstance(policy, bool) or not isinstance(policy, int):
+                raise TypeError(
+                    "state_keys[%r]: a policy is keep, drop, length or an int, "
+                    "got %r" % (key, policy)
+                )
+            elif policy < 0:
+                raise ValueError("state_keys[%r]: a cut must be >= 0" % key)
+        object.__setattr__(self, "redact_keys", names)
+        object.__setattr__(self, "state_keys", MappingProxyType(policies))
+        object.__setattr__(self, "_plan", _Plan(self))
+
+
+class _Plan:
+    """What one ``SnapshotOptions`` decides once, and its per-key decisions."""
+
+    __slots__ = ("extras", "keys", "mask", "max_bytes", "names", "policies")
+
+    def __init__(self, options: SnapshotOptions) -> None:
+        self.max_bytes = options.max_bytes
+        self.mask = options.mask
+        self.extras = frozenset(_normalize(name) for name in options.redact_keys)
+        defaults = DEFAULT_REDACT_KEYS if options.redact else frozenset()
+        self.names = tuple(sorted(defaults | self.extras))
+        # "keep" needs no work per key, so only the other policies are looked up.
+        policies: dict[str, KeyPolicy] = {
+            key: policy
+            for key, policy in options.state_keys.items()
+            if policy != "keep"
+        }
+        self.policies: dict[str, KeyPolicy] | None = policies or None
+        # key as found -> (key as written, redacted?, JSON bytes with ":" and ",")
+        self.keys: dict[str, tuple[str, bool, int]] = {}
+
+    def is_secret(self, name: str) -> bool:
+        normalized = _normalize(name)
+        if normalized in _TOKEN_COUNT_KEYS and normalized not in self.extras:
+            return False
+        return any(secret in normalized for secret in self.names)
+
+    def key_entry(self, raw_key: object, room: int) -> tuple[str, bool, int] | None:
+        """How to write ``raw_key``; ``None`` if longer than ``room`` (>= 0)."""
+        if isinstance(raw_key, str):
+            name = str.__str__(raw_key)
+        else:
+            name = _repr(raw_key)
+        if 0 <= room < len(name):
+            return None
+        name, size = _measure(name)
+        entry = (name, self.is_secret(name), size + 2)
+        if (
+            type(raw_key) is str
+            and len(raw_key) <= _CACHED_KEY_CHARS
+            and len(self.keys) < _CACHE_LIMIT
+        ):
+            self.keys[raw_key] = entry
+        return entry
+
+
+DEFAULT_OPTIONS = SnapshotOptions()
+"""Bounded to 256 KiB, default redaction, no mask, every key kept."""
