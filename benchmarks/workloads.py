@@ -104,22 +104,17 @@ class Workload:
         return graph.invoke(self.inputs, config)
 
 
-def _line(count: int, is_async: bool) -> Callable[[Wrap | None], Any]:
+def _chain(
+    count: int, prefix: str, make_node: Callable[[int], Callable[..., Any]]
+) -> Callable[[Wrap | None], Any]:
+    """A graph of ``count`` nodes in a line, node i made by ``make_node(i)``."""
+
     def build(wrap: Wrap | None) -> Any:
         builder = StateGraph(State)
         previous = START
         for index in range(count):
-            name = "n%02d" % index
-            if is_async:
-
-                async def node(state: State, index: int = index) -> dict[str, Any]:
-                    return {"step": index}
-
-            else:
-
-                def node(state: State, index: int = index) -> dict[str, Any]:  # type: ignore[misc]
-                    return {"step": index}
-
+            name = "%s%02d" % (prefix, index)
+            node = make_node(index)
             node.__name__ = name
             builder.add_node(name, wrap(node) if wrap else node)
             builder.add_edge(previous, name)
@@ -128,6 +123,23 @@ def _line(count: int, is_async: bool) -> Callable[[Wrap | None], Any]:
         return builder.compile()
 
     return build
+
+
+def _line(count: int, is_async: bool) -> Callable[[Wrap | None], Any]:
+    def make_node(index: int) -> Callable[..., Any]:
+        if is_async:
+
+            async def node(state: State) -> dict[str, Any]:
+                return {"step": index}
+
+            return node
+
+        def sync_node(state: State) -> dict[str, Any]:
+            return {"step": index}
+
+        return sync_node
+
+    return _chain(count, "n", make_node)
 
 
 def _fan_out(branches: int, is_async: bool) -> Callable[[Wrap | None], Any]:
@@ -178,32 +190,23 @@ LLM_PROMPT, LLM_COMPLETION = 120, 30
 
 
 def _llm_line(count: int, is_async: bool) -> Callable[[Wrap | None], Any]:
-    def build(wrap: Wrap | None) -> Any:
-        builder = StateGraph(State)
-        previous = START
-        for index in range(count):
-            name = "llm%02d" % index
-            model = fake_model(LLM_PROMPT, LLM_COMPLETION)
-            if is_async:
+    def make_node(index: int) -> Callable[..., Any]:
+        model = fake_model(LLM_PROMPT, LLM_COMPLETION)
+        if is_async:
 
-                async def node(state: State, model: Any = model) -> dict[str, Any]:
-                    answer = await model.ainvoke("summarise: " + state["topic"])
-                    return {"notes": answer.content}
+            async def node(state: State) -> dict[str, Any]:
+                answer = await model.ainvoke("summarise: " + state["topic"])
+                return {"notes": answer.content}
 
-            else:
+            return node
 
-                def node(state: State, model: Any = model) -> dict[str, Any]:  # type: ignore[misc]
-                    answer = model.invoke("summarise: " + state["topic"])
-                    return {"notes": answer.content}
+        def sync_node(state: State) -> dict[str, Any]:
+            answer = model.invoke("summarise: " + state["topic"])
+            return {"notes": answer.content}
 
-            node.__name__ = name
-            builder.add_node(name, wrap(node) if wrap else node)
-            builder.add_edge(previous, name)
-            previous = name
-        builder.add_edge(previous, END)
-        return builder.compile()
+        return sync_node
 
-    return build
+    return _chain(count, "llm", make_node)
 
 
 def workloads(quick: bool = False) -> list[Workload]:

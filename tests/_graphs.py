@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import time
 from typing import Annotated, Any
@@ -29,6 +30,50 @@ class Article(TypedDict, total=False):
     drafts: int
     review: str
     approved: bool
+
+
+class Notes(TypedDict, total=False):
+    topic: str
+    notes: Annotated[list[str], operator.add]
+
+
+def fan_out_graph(
+    branches: dict[str, tuple[int, int]], *, use_async: bool, pause_s: float = 0.0
+) -> Any:
+    """START -> one branch per name at once, each with its own model answering
+    with (prompt, completion) tokens -> join -> END."""
+    builder = StateGraph(Notes)
+    for name, (prompt, completion) in branches.items():
+        model = chat_model(reply(name, prompt, completion, model="gpt-4.1-mini"))
+
+        def make(model: Any = model, name: str = name) -> Any:
+            if use_async:
+
+                async def branch(state: Notes) -> dict[str, Any]:
+                    if pause_s:
+                        await asyncio.sleep(pause_s)  # overlap the branches
+                    await model.ainvoke("write " + name)
+                    return {"notes": [name]}
+
+            else:
+
+                def branch(state: Notes) -> dict[str, Any]:  # type: ignore[misc]
+                    model.invoke("write " + name)
+                    return {"notes": [name]}
+
+            branch.__name__ = name
+            return node_wrapper(branch)
+
+        builder.add_node(name, make())
+        builder.add_edge(START, name)
+
+    @node_wrapper
+    def join(state: Notes) -> dict[str, Any]:
+        return {"notes": ["joined"]}
+
+    builder.add_node(join)
+    builder.add_edge(list(branches), "join").add_edge("join", END)
+    return builder.compile()
 
 
 class PublishRefused(Exception):

@@ -31,6 +31,7 @@ from ._fakes import (
     chat_model,
     reply,
 )
+from ._graphs import fan_out_graph
 
 
 class State(TypedDict, total=False):
@@ -229,41 +230,6 @@ def test_worker_thread_without_context_copy_is_attributed() -> None:
     assert tokens_by_node() == {"worker_node": (13, 7, 20)}
 
 
-def fan_out_graph(branch_tokens: dict[str, tuple[int, int]], *, use_async: bool) -> Any:
-    """START -> N branches at once (each its own model) -> join."""
-    builder = StateGraph(State)
-    for name, (prompt, completion) in branch_tokens.items():
-        model = chat_model(reply(name, prompt, completion, model="gpt-4.1-mini"))
-
-        def make(model: Any = model, name: str = name) -> Any:
-            if use_async:
-
-                async def branch(state: State) -> dict[str, Any]:
-                    await asyncio.sleep(0.01)
-                    await model.ainvoke("write " + name)
-                    return {"notes": [name]}
-
-            else:
-
-                def branch(state: State) -> dict[str, Any]:  # type: ignore[misc]
-                    model.invoke("write " + name)
-                    return {"notes": [name]}
-
-            branch.__name__ = name
-            return node_wrapper(branch)
-
-        builder.add_node(name, make())
-        builder.add_edge(START, name)
-
-    @node_wrapper
-    def join(state: State) -> dict[str, Any]:
-        return {"notes": ["joined"]}
-
-    builder.add_node(join)
-    builder.add_edge(list(branch_tokens), "join").add_edge("join", END)
-    return builder.compile()
-
-
 BRANCHES = {
     "research": (101, 11),
     "factcheck": (202, 22),
@@ -276,7 +242,7 @@ BRANCHES = {
 @pytest.mark.parametrize("use_async", [False, True])
 def test_parallel_branches_get_exactly_their_own_tokens(use_async: bool) -> None:
     """Five branches in one superstep each record exactly their own tokens."""
-    graph = fan_out_graph(BRANCHES, use_async=use_async)
+    graph = fan_out_graph(BRANCHES, use_async=use_async, pause_s=0.01)
     config = cfg(callbacks=[TokenUsageCallbackHandler()])
     if use_async:
         asyncio.run(graph.ainvoke({"topic": "x"}, config))

@@ -51,6 +51,7 @@ from editorial_ai.observability.otel import (
 from editorial_ai.observability.sinks import JsonlSink, set_sinks
 
 from ._fakes import chat_model, reply
+from ._graphs import fan_out_graph
 from .conftest import make_log
 
 
@@ -200,39 +201,6 @@ def test_without_the_handler_a_thread_is_one_trace(memory: Any) -> None:
     spans = finished(memory)
     assert len({span.context.trace_id for span in spans if span.context}) == 1
     assert len(roots(spans)) == 1 and len(spans) == 5
-
-
-def fan_out_graph(branches: dict[str, tuple[int, int]], *, use_async: bool) -> Any:
-    builder = StateGraph(State)
-    for name, (prompt, completion) in branches.items():
-        model = chat_model(reply(name, prompt, completion, model="gpt-4.1-mini"))
-
-        def make(model: Any = model, name: str = name) -> Any:
-            if use_async:
-
-                async def branch(state: State) -> dict[str, Any]:
-                    await model.ainvoke("write " + name)
-                    return {"notes": [name]}
-
-            else:
-
-                def branch(state: State) -> dict[str, Any]:  # type: ignore[misc]
-                    model.invoke("write " + name)
-                    return {"notes": [name]}
-
-            branch.__name__ = name
-            return node_wrapper(branch)
-
-        builder.add_node(name, make())
-        builder.add_edge(START, name)
-
-    @node_wrapper
-    def join(state: State) -> dict[str, Any]:
-        return {"notes": ["joined"]}
-
-    builder.add_node(join)
-    builder.add_edge(list(branches), "join").add_edge("join", END)
-    return builder.compile()
 
 
 BRANCHES = {"research": (101, 11), "factcheck": (202, 22), "headline": (303, 33)}

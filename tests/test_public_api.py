@@ -31,13 +31,8 @@ def test_all_is_pinned_and_sorted() -> None:
         assert getattr(obs, name).__doc__, name
 
 
-def test_plan_import_line() -> None:
-    """The plan's verification import works (plan step 1)."""
-    code = (
-        "from editorial_ai.observability import NodeRunLog, TokenUsage, "
-        "PipelineRunSummary, record_token_usage, harvest_tokens, append_node_log, "
-        "read_node_logs; print('OK')"
-    )
+def fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter that sees only our sources."""
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -45,7 +40,17 @@ def test_plan_import_line() -> None:
         env={"PYTHONPATH": SRC},
         check=True,
     )
-    assert out.stdout.strip() == "OK"
+    return out.stdout.strip()
+
+
+def test_plan_import_line() -> None:
+    """The plan's verification import works (plan step 1)."""
+    code = (
+        "from editorial_ai.observability import NodeRunLog, TokenUsage, "
+        "PipelineRunSummary, record_token_usage, harvest_tokens, append_node_log, "
+        "read_node_logs; print('OK')"
+    )
+    assert fresh_python(code) == "OK"
 
 
 def test_import_loads_no_server_or_otel() -> None:
@@ -60,11 +65,4 @@ def test_import_loads_no_server_or_otel() -> None:
         "('fastapi', 'uvicorn', 'starlette', 'opentelemetry')]\n"
         "print(sorted(heavy))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": SRC},
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"

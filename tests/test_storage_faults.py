@@ -24,7 +24,7 @@ from editorial_ai.observability import (
     read_node_logs,
 )
 
-from ._proc import CHILD_PRELUDE, needs_root, run_python
+from ._proc import CHILD_PRELUDE, require, require_root, run_python
 from .conftest import make_log
 
 
@@ -227,8 +227,7 @@ def test_unserializable_value_is_written_with_repr(log_dir: Path) -> None:
 
 def test_fork_while_warning_lock_held_child_still_logs(log_dir: Path) -> None:
     """A child forked while another thread holds our lock can still log."""
-    if not hasattr(os, "fork"):
-        pytest.skip("no fork on this platform")
+    require(hasattr(os, "fork"), "os.fork")
     _internal._counts_lock.acquire()
     try:
         pid = os.fork()
@@ -249,9 +248,9 @@ def test_fork_while_warning_lock_held_child_still_logs(log_dir: Path) -> None:
 # -- real faults (root: CI runs these) ----------------------------------------
 
 
-@pytest.mark.skipif(**needs_root)  # type: ignore[call-overload]
 def test_full_disk_then_space_freed(tmp_path: Path) -> None:
     """On a full tmpfs nothing raises; after space is freed the next record reads."""
+    require_root("mount")
     mount = tmp_path / "tiny"
     mount.mkdir()
     code = (
@@ -284,9 +283,9 @@ print(",".join(names))
     assert result.stderr.count("ENOSPC") <= 10
 
 
-@pytest.mark.skipif(**needs_root)  # type: ignore[call-overload]
 def test_read_only_filesystem(tmp_path: Path) -> None:
     """EROFS: a read-only mount warns, raises nothing, and still reads."""
+    require_root("mount")
     mount = tmp_path / "ro"
     mount.mkdir()
     code = (
@@ -312,13 +311,9 @@ print(",".join(r.node_name for r in read_node_logs("t1")))
     assert 1 <= result.stderr.count("EROFS") <= 10
 
 
-@pytest.mark.skipif(  # type: ignore[call-overload]
-    **needs_root
-)
 def test_permission_denied_without_dac_override(log_dir: Path) -> None:
     """EACCES: root without CAP_DAC_OVERRIDE on a read-only dir warns, keeps data."""
-    if shutil.which("capsh") is None:
-        pytest.skip("capsh missing")
+    require_root("capsh")
     append_node_log(make_log(node_name="kept"))
     os.chmod(log_dir / "t1.jsonl", 0o444)
     os.chmod(log_dir, 0o555)
@@ -346,11 +341,9 @@ print(",".join(r.node_name for r in read_node_logs("t1")))
     assert result.stderr.count("EACCES") == 2, result.stderr
 
 
-@pytest.mark.skipif(**needs_root)  # type: ignore[call-overload]
 def test_immutable_directory_and_append_only_file(log_dir: Path) -> None:
     """chattr +i on the dir gives EPERM; chattr +a on the file proves we only append."""
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr missing")
+    require_root("chattr")
     append_node_log(make_log(node_name="a"))
     path = log_dir / "t1.jsonl"
     subprocess_run(["chattr", "+a", str(path)])

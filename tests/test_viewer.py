@@ -20,6 +20,7 @@ from editorial_ai.observability import append_node_log
 from editorial_ai.observability.api import create_app
 
 from ._graphs import RUNS, XSS, run_editorial_thread
+from ._proc import require
 from ._server import running_server
 from .conftest import make_log
 
@@ -41,17 +42,11 @@ WAIT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium. Missing in CI (``$CI`` set, as ``.ci/run``
-    runs) is a failure; on a developer's machine without it, a skip that says
-    how to get it, so the README's test command works anywhere."""
-    if not os.access(CHROMIUM, os.X_OK):
-        message = (
-            "the viewer tests need Debian's chromium at %s "
-            "(apt-get install chromium; .ci/run installs it)" % CHROMIUM
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """Debian's headless Chromium: missing fails in CI, skips elsewhere."""
+    require(
+        os.access(CHROMIUM, os.X_OK),
+        "Debian's chromium at %s (apt-get install chromium)" % CHROMIUM,
+    )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
