@@ -41,6 +41,12 @@ SUMMARY_KEYS = {
     "wall_time_ms",
     "estimated_cost_usd",
     "unpriced_tokens",
+    "total_cached_tokens",
+    "total_cache_creation_tokens",
+    "total_reasoning_tokens",
+    "llm_calls",
+    "unreported_calls",
+    "unpriced_calls",
 }
 RUN_KEYS = set(NodeRunLog.model_json_schema(mode="serialization")["properties"]) | {
     "index",

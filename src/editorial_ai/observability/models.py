@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
 NodeStatus = Literal["success", "error", "skipped", "interrupted"]
-RunStatus = Literal["completed", "failed", "running"]
+RunStatus = Literal["completed", "failed", "running", "interrupted"]
+CallStatus = Literal["success", "error", "aborted"]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -26,11 +27,17 @@ def _as_utc(value: datetime) -> datetime:
 
 
 class TokenUsage(BaseModel):
-    """Tokens spent by one LLM call.
+    """One LLM call: what it spent, on which model, and how it ended.
 
     ``total_tokens`` left at 0 is filled in as prompt + completion.
     ``usage_reported`` is false when the provider reported no usage for the
     call: the call happened, its token counts are unknown (not zero).
+
+    ``cached_tokens`` and ``cache_creation_tokens`` are parts of
+    ``prompt_tokens`` (the prompt tokens read from, and written to, the
+    provider's prompt cache); ``reasoning_tokens`` is a part of
+    ``completion_tokens``. Every field after the seed's six is optional, so
+    lines written before they existed read back unchanged.
 
     Example:
         >>> TokenUsage(prompt_tokens=12, completion_tokens=30).total_tokens
@@ -43,6 +50,42 @@ class TokenUsage(BaseModel):
     model_name: str | None = None
     prompt_chars: int = Field(default=0, ge=0)
     usage_reported: bool = True
+    cached_tokens: int = Field(default=0, ge=0)
+    """Prompt tokens read from the provider's cache (billed at the cached rate)."""
+    cache_creation_tokens: int = Field(default=0, ge=0)
+    """Prompt tokens written to the provider's cache (billed at a write rate)."""
+    cache_creation_5m_tokens: int | None = Field(default=None, ge=0)
+    """Of ``cache_creation_tokens``, those written for 5 minutes, where the
+    provider reports the split (Anthropic's ``ephemeral_5m_input_tokens``)."""
+    cache_creation_1h_tokens: int | None = Field(default=None, ge=0)
+    """Of ``cache_creation_tokens``, those written for 1 hour (Anthropic's
+    ``ephemeral_1h_input_tokens``)."""
+    reasoning_tokens: int = Field(default=0, ge=0)
+    """Completion tokens spent on reasoning (billed at the output rate)."""
+    token_details: dict[str, int] | None = None
+    """Any other count the provider reported (``audio``, ...), by name, with
+    an ``input_`` or ``output_`` prefix for the side it belongs to."""
+    provider: str | None = None
+    """Who served the call (``openai``, ``anthropic``, ``google_genai``, ...)."""
+    run_id: str | None = None
+    """The LLM call's LangChain run id."""
+    started_at: datetime | None = None
+    """When the call started (the callback's start), UTC."""
+    ended_at: datetime | None = None
+    """When the call ended, succeeded or not (the callback's end), UTC."""
+    status: CallStatus = "success"
+    """``error`` for a call that raised; ``aborted`` for one cancelled or cut
+    off mid-stream."""
+    error_type: str | None = None
+    """The exception's class name, for ``error`` and ``aborted``."""
+    routing_reason: str | None = None
+    """Why this model was chosen, as the caller says (the editorial
+    pipeline's model router records it)."""
+
+    @field_validator("started_at", "ended_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _as_utc(value)
 
     @model_validator(mode="after")
     def _fill_total(self) -> TokenUsage:
@@ -123,6 +166,35 @@ class NodeRunHead(BaseModel):
         return sum([u.total_tokens for u in usages]) if usages else 0
 
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cached_tokens(self) -> int:
+        """Sum of ``cached_tokens`` (prompt tokens read from a cache)."""
+        usages = self.token_usage
+        return sum([u.cached_tokens for u in usages]) if usages else 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_cache_creation_tokens(self) -> int:
+        """Sum of ``cache_creation_tokens`` (prompt tokens written to a cache)."""
+        usages = self.token_usage
+        return sum([u.cache_creation_tokens for u in usages]) if usages else 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_reasoning_tokens(self) -> int:
+        """Sum of ``reasoning_tokens`` over the node's LLM calls."""
+        usages = self.token_usage
+        return sum([u.reasoning_tokens for u in usages]) if usages else 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unreported_calls(self) -> int:
+        """LLM calls whose provider reported no usage: the totals miss them."""
+        usages = self.token_usage
+        return sum([not u.usage_reported for u in usages]) if usages else 0
+
+
 class NodeRunLog(NodeRunHead):
     """One execution of one graph node: timing, tokens, state in and out, error.
 
@@ -175,6 +247,18 @@ class PipelineRunSummary(BaseModel):
     unpriced_tokens: int = 0
     """Tokens of calls that could not be priced (unknown model, or usage not
     reported by the provider)."""
+    total_cached_tokens: int = 0
+    """Prompt tokens read from a provider cache (part of the prompt tokens)."""
+    total_cache_creation_tokens: int = 0
+    """Prompt tokens written to a provider cache (part of the prompt tokens)."""
+    total_reasoning_tokens: int = 0
+    """Completion tokens spent on reasoning (part of the completion tokens)."""
+    llm_calls: int = 0
+    """LLM calls recorded, failed and aborted ones included."""
+    unreported_calls: int = 0
+    """LLM calls whose provider reported no usage: token totals miss them."""
+    unpriced_calls: int = 0
+    """LLM calls that could not be priced: the cost misses them."""
 
     @classmethod
     def from_logs(
@@ -274,6 +358,21 @@ def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
 _USAGE_FIELDS_SET = set(TokenUsage.model_fields)
 
 
+_USAGE_DEFAULTS: dict[str, Any] = {
+    name: info.default
+    for name, info in TokenUsage.model_fields.items()
+    if name
+    not in (
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "model_name",
+        "prompt_chars",
+        "usage_reported",
+    )
+}
+
+
 def build_token_usage(
     prompt_tokens: int,
     completion_tokens: int,
@@ -281,23 +380,25 @@ def build_token_usage(
     model_name: str | None,
     prompt_chars: int,
     usage_reported: bool,
+    **extra: Any,
 ) -> TokenUsage:
-    """A ``TokenUsage`` from checked values (non-negative ints), unvalidated:
-    the callback handler's path, once per LLM call."""
+    """A ``TokenUsage`` from checked values (non-negative ints, UTC times),
+    unvalidated: the callback handler's path, once per LLM call. ``extra``
+    holds optional fields by name; the rest take their defaults."""
     usage = TokenUsage.__new__(TokenUsage)
     _set = object.__setattr__
-    _set(
-        usage,
-        "__dict__",
-        {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": total_tokens,
-            "model_name": model_name,
-            "prompt_chars": prompt_chars,
-            "usage_reported": usage_reported,
-        },
-    )
+    fields = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": total_tokens,
+        "model_name": model_name,
+        "prompt_chars": prompt_chars,
+        "usage_reported": usage_reported,
+        **_USAGE_DEFAULTS,
+    }
+    if extra:
+        fields.update(extra)
+    _set(usage, "__dict__", fields)
     _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
     _set(usage, "__pydantic_extra__", None)
     _set(usage, "__pydantic_private__", None)
