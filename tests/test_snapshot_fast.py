@@ -14,12 +14,12 @@ from pydantic_core import to_json
 from editorial_ai.observability.snapshot import (
     REDACTED,
     SnapshotOptions,
+    careful,
     snapshot_output,
     snapshot_state,
 )
 from editorial_ai.observability.snapshot._fast import DECLINED, OVER, fast_snapshot
 from editorial_ai.observability.snapshot._walk import _Walker
-from editorial_ai.observability.snapshot import careful
 
 # Examples the property test runs; docs/performance.md quotes this number.
 EXAMPLES = 1000
@@ -53,7 +53,7 @@ KEYS = st.one_of(
             "api_key",
             "GITHUB_TOKEN",
             "session_id",
-            "ＡＰＩ＿ＫＥＹ",
+            "\uff21\uff30\uff29\uff3f\uff2b\uff25\uff39",  # API_KEY, fullwidth
             "API__KEY",
             "Authorization",
             "sk-proj-Abcdefgh12345678ijkl",

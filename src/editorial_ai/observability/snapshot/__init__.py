@@ -19,7 +19,7 @@ sliced, never copied whole, and a list of a million items is not walked past
 the budget. Only a foreign object's own ``repr`` can cost more than that.
 
 Redaction (``snapshot._redact`` has the rules): a value under a secret key
-name (``api_key``, ``GITHUB_TOKEN``, ``session_id``, ``ＡＰＩ＿ＫＥＹ`` ...)
+name (``api_key``, ``GITHUB_TOKEN``, ``session_id``, fullwidth ``API_KEY`` ...)
 becomes ``"[REDACTED]"``, so does the second item of a pair such as
 ``("Authorization", "Bearer ...")``, and credentials of well-known formats are
 cut out of every string (``sk-[REDACTED]``,

@@ -202,4 +202,3 @@ def fast_snapshot(value: dict[Any, Any], plan: _Plan) -> Any:
     if max_bytes is not None and len(data) + copy.long_bytes > max_bytes:
         return OVER
     return out
-

@@ -2,8 +2,8 @@
 
 Two kinds of rule, both on by default (``SnapshotOptions(redact=True)``):
 
-By key name. A name is normalized first: NFKC (so fullwidth ``ＡＰＩ＿ＫＥＹ``
-reads as ``API_KEY``), camelCase split (``accessToken``, ``APIKey``), lower
+By key name. A name is normalized first: NFKC (so ``API_KEY`` in fullwidth
+letters reads as ``API_KEY``), camelCase split (``accessToken``, ``APIKey``), lower
 case, every run of other characters (``-``, ``.``, spaces, ``__``) one ``_``,
 trailing numbers dropped (``api_key_2``). Its value is hidden when
 
@@ -185,7 +185,6 @@ _PLAIN_KEY_KINDS = frozenset(
         "composite",
         "cursor",
         "page",
-        "sort",
         "order",
         "lock",
         "queue",
@@ -210,8 +209,10 @@ def normalize_key(name: str) -> str:
     """``name`` as the rules read it: NFKC, camelCase split, ``_``-separated.
 
     Example:
-        >>> normalize_key("ＡＰＩ＿ＫＥＹ"), normalize_key("accessToken")
-        ('api_key', 'access_token')
+        >>> normalize_key("\\uff21\\uff30\\uff29\\uff3f\\uff2b\\uff25\\uff39")
+        'api_key'
+        >>> normalize_key("accessToken")
+        'access_token'
     """
     if not name.isascii():
         name = unicodedata.normalize("NFKC", name)
@@ -406,21 +407,30 @@ _NAMED = re.compile(
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
-def redact_message(text: str, names: Iterable[str] = DEFAULT_REDACT_KEYS) -> str:
+def redact_message(
+    text: str, names: Iterable[str] = DEFAULT_REDACT_KEYS, rules: bool = True
+) -> str:
     """An error message or traceback with its secrets hidden: credential
     formats, ``Bearer`` tokens, and ``name=value`` / ``'name': 'value'``
     pairs whose name hides its value by the key rule.
+
+    Args:
+        text: the message.
+        names: the key names matched by containment.
+        rules: also the credential formats and the component rules (what
+            ``SnapshotOptions(redact=False)`` turns off).
 
     Example:
         >>> redact_message("login failed: {'user': 'ann', 'pwd': 'hunter2'}")
         "login failed: {'user': 'ann', 'pwd': '[REDACTED]'}"
     """
-    text = redact_text(text)
+    if rules:
+        text = redact_text(text)
     names = tuple(names)
 
     def named(match: re.Match[str]) -> str:
         name = normalize_key(match.group("name"))
-        if not is_secret_name(name, names, frozenset(), True):
+        if not is_secret_name(name, names, frozenset(), rules):
             return match.group()
         return "%s%s%s%s" % (
             match.group("name"),
@@ -430,4 +440,6 @@ def redact_message(text: str, names: Iterable[str] = DEFAULT_REDACT_KEYS) -> str
         )
 
     text = _NAMED.sub(named, text)
+    if not rules:
+        return text
     return _BEARER.sub(lambda m: "%s %s" % (m.group(1), REDACTED), text)
