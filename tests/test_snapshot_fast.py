@@ -200,16 +200,39 @@ def test_fast_path_takes_a_plain_state() -> None:
 
 
 def test_fast_path_declines_what_needs_the_walk() -> None:
-    """A secret value, a message or bytes send the state to the careful walk."""
+    """A secret value, a dataclass or bytes send the state to the careful walk."""
     plan = SnapshotOptions()._plan
     for state in (
         {"note": "key sk-proj-Abcdefgh12345678ijkl"},
-        {"messages": [HumanMessage("hi")]},
+        {"job": Job("j")},
         {"blob": b"\x00"},
         {"n": 2**64},
         {"s": "\ud800"},
     ):
         assert fast_snapshot(state, plan) is DECLINED, state
+
+
+def test_fast_path_takes_messages_as_the_walk_does() -> None:
+    """A list of messages is taken by the fast path, as the walk gives it."""
+    state = {
+        "messages": [
+            HumanMessage("hi", id="m1"),
+            AIMessage(
+                "hello",
+                usage_metadata={
+                    "input_tokens": 3,
+                    "output_tokens": 4,
+                    "total_tokens": 7,
+                },
+                response_metadata={"model_name": "gpt-4o-mini"},
+            ),
+        ]
+    }
+    plan = SnapshotOptions()._plan
+    fast = fast_snapshot(state, plan)
+    assert fast is not DECLINED and fast is not OVER
+    assert to_json(fast) == to_json(_Walker(plan).state(state))
+    assert fast["messages"][1]["usage_metadata"]["total_tokens"] == 7
 
 
 def test_fast_path_redacts_secret_keys_itself() -> None:

@@ -7,7 +7,8 @@ immutable and shared) and proof that nothing needed the careful walk:
 
 1. one Python pass copies the containers and checks their types (exact
    ``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int`` within
-   2**63, ``float``, ``bool``, ``None``; nesting under 64), decides each key
+   2**63, ``float``, ``bool``, ``None``, and LangChain messages, taken as
+   the walk takes them; nesting under 64), decides each key
    by the redaction rules through the same per-key cache as the walk, and
    adds up a lower bound of the size;
 2. one call into pydantic-core's Rust serializer gives the exact JSON bytes
@@ -18,20 +19,23 @@ immutable and shared) and proof that nothing needed the careful walk:
 
 A long string (4 KB or more) is measured and scanned once per object and
 remembered; the bytes of step 2 leave it out. Anything else (a model, a
-message, a secret, a state over the bound ...) is declined and takes the
+dataclass, bytes, a secret, a state over the bound ...) is declined and takes the
 careful walk, which gives the same bytes for every state this path accepts
 (property-tested in ``tests/test_snapshot_fast.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from pydantic_core import PydanticSerializationError, to_json
 
 from ._options import _Plan
 from ._redact import REDACTED, has_secret_text, may_hold_secret
 from ._text import _BIG_TEXT, _CACHEABLE_CHARS, _CACHED_TEXTS, _measure
+from ._walk import _message_items
 
 _MAX_DEPTH = 64  # as the walk's
 _BIG_INT = 2**63
@@ -84,15 +88,17 @@ class _Copy:
         self.long_bytes = 0
         self.secret = False
 
-    def mapping(self, value: dict[Any, Any], depth: int) -> dict[str, Any]:
+    def mapping(
+        self, items: Iterable[tuple[Any, Any]], size: int, depth: int
+    ) -> dict[str, Any]:
         if depth >= _MAX_DEPTH:
             raise _Decline
-        self.count += len(value)
+        self.count += size
         if self.count > _MAX_VALUES:
             raise _Decline
         keys = self.keys
         out: dict[str, Any] = {}
-        for key, item in value.items():
+        for key, item in items:
             entry = keys.get(key) if type(key) is str else None
             if entry is None:
                 if type(key) is not str:
@@ -116,13 +122,15 @@ class _Copy:
                     raise _Decline
                 out[key] = item
             elif kind is dict:
-                out[key] = self.mapping(item, depth + 1)
+                out[key] = self.mapping(item.items(), len(item), depth + 1)
             elif kind is list or kind is tuple:
                 out[key] = self.sequence(item, depth + 1)
             elif kind is float:
                 out[key] = item if item - item == 0.0 else _non_finite(item)
             elif item is None or kind is bool:
                 out[key] = item
+            elif isinstance(item, BaseMessage):
+                out[key] = self.message(item, depth + 1)
             else:
                 raise _Decline
         return out
@@ -151,16 +159,23 @@ class _Copy:
                     raise _Decline
                 append(item)
             elif kind is dict:
-                append(self.mapping(item, depth + 1))
+                append(self.mapping(item.items(), len(item), depth + 1))
             elif kind is list or kind is tuple:
                 append(self.sequence(item, depth + 1))
             elif kind is float:
                 append(item if item - item == 0.0 else _non_finite(item))
             elif item is None or kind is bool:
                 append(item)
+            elif isinstance(item, BaseMessage):
+                append(self.message(item, depth + 1))
             else:
                 raise _Decline
         return out
+
+    def message(self, message: BaseMessage, depth: int) -> dict[str, Any]:
+        # The fields the walk keeps of a message, as the walk takes them.
+        pairs, size = _message_items(message)
+        return self.mapping(pairs, size, depth)
 
 
 def _non_finite(value: float) -> str:
@@ -173,7 +188,7 @@ def fast_snapshot(value: dict[Any, Any], plan: _Plan) -> Any:
     """The snapshot of a plain state, or :data:`DECLINED` / :data:`OVER`."""
     copy = _Copy(plan)
     try:
-        out = copy.mapping(value, 0)
+        out = copy.mapping(value.items(), len(value), 0)
         for _, _, text in copy.long:
             size, secret = _long_text(text)
             copy.long_bytes += size - 2

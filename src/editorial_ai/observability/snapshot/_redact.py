@@ -363,7 +363,15 @@ def _replace(match: re.Match[str]) -> str:
     return found[0] + REDACTED
 
 
+# A short text: one search of every group at once, then only if it matched,
+# the groups one by one (the common case is a text without any).
+_TEXT_ALL = re.compile("|".join(pattern.pattern for _, pattern in _TEXT))
+_SHORT = 1024
+
+
 def _patterns(text: str) -> list[re.Pattern[str]]:
+    if len(text) < _SHORT and _TEXT_ALL.search(text) is None:
+        return []
     return [pattern for char, pattern in _TEXT if char in text]
 
 
@@ -388,9 +396,15 @@ def has_secret_text(text: str) -> bool:
     return False
 
 
+# Short data: one search of all the groups costs less than a loop over them.
+_FILTER_ALL = re.compile(b"|".join(pattern.pattern for _, pattern in _FILTER))
+
+
 def may_hold_secret(data: bytes) -> bool:
     """Whether JSON ``data`` may hold a secret :func:`redact_text` would hide
     (false positives allowed, never a false negative)."""
+    if len(data) < _SHORT:
+        return _FILTER_ALL.search(data) is not None
     for char, pattern in _FILTER:
         if char in data and pattern.search(data) is not None:
             return True
