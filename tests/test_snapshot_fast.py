@@ -200,11 +200,11 @@ def test_fast_path_takes_a_plain_state() -> None:
 
 
 def test_fast_path_declines_what_needs_the_walk() -> None:
-    """A secret value, a dataclass or bytes send the state to the careful walk."""
+    """A secret value, a set or bytes send the state to the careful walk."""
     plan = SnapshotOptions()._plan
     for state in (
         {"note": "key sk-proj-Abcdefgh12345678ijkl"},
-        {"job": Job("j")},
+        {"tags": {"b", "a"}},
         {"blob": b"\x00"},
         {"n": 2**64},
         {"s": "\ud800"},
@@ -213,8 +213,11 @@ def test_fast_path_declines_what_needs_the_walk() -> None:
 
 
 def test_fast_path_takes_messages_as_the_walk_does() -> None:
-    """A list of messages is taken by the fast path, as the walk gives it."""
+    """Messages, models and dataclasses are taken by the fast path, as the
+    walk gives them."""
     state = {
+        "draft": Draft(title="t"),
+        "job": Job("j", ["x"]),
         "messages": [
             HumanMessage("hi", id="m1"),
             AIMessage(

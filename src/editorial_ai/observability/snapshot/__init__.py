@@ -136,7 +136,7 @@ def _snapshot(value: Any, options: SnapshotOptions, output: bool) -> Any:
     # guard's context manager would cost as much as a whole small snapshot.
     # What can fail here is foreign code (a mapping's items(), a __len__).
     try:
-        if type(value) is dict and plan.fast:
+        if plan.fast and not (output and isinstance(value, Command)):
             result = fast_snapshot(value, plan)
             if type(result) is dict:
                 return result

@@ -7,8 +7,9 @@ immutable and shared) and proof that nothing needed the careful walk:
 
 1. one Python pass copies the containers and checks their types (exact
    ``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int`` within
-   2**63, ``float``, ``bool``, ``None``, and LangChain messages, taken as
-   the walk takes them; nesting under 64), decides each key
+   2**63, ``float``, ``bool``, ``None``; LangChain messages, Pydantic
+   models, dataclasses and dict subclasses read field by field as the walk
+   reads them; nesting under 64), decides each key
    by the redaction rules through the same per-key cache as the walk, and
    adds up a lower bound of the size;
 2. one call into pydantic-core's Rust serializer gives the exact JSON bytes
@@ -18,8 +19,8 @@ immutable and shared) and proof that nothing needed the careful walk:
    credential formats.
 
 A long string (4 KB or more) is measured and scanned once per object and
-remembered; the bytes of step 2 leave it out. Anything else (a model, a
-dataclass, bytes, a secret, a state over the bound ...) is declined and takes the
+remembered; the bytes of step 2 leave it out. Anything else (bytes, sets,
+dates, a secret, a state over the bound ...) is declined and takes the
 careful walk, which gives the same bytes for every state this path accepts
 (property-tested in ``tests/test_snapshot_fast.py``).
 """
@@ -29,14 +30,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from langchain_core.messages import BaseMessage
 from pydantic_core import PydanticSerializationError, to_json
 
 from ._options import _Plan
 from ._redact import REDACTED, has_secret_text, may_hold_secret
 from ._text import _BIG_TEXT, _CACHEABLE_CHARS, _CACHED_TEXTS, _measure
-from ._walk import _message_items
+from ._walk import (
+    _KINDS,
+    _classify,
+    _dataclass_items,
+    _dict_items,
+    _message_items,
+    _model_items,
+    _send_items,
+)
 
+# Read without foreign code: fields, attributes, dict.items of a subclass.
+_RECORDS = (_message_items, _model_items, _dataclass_items, _dict_items, _send_items)
 _MAX_DEPTH = 64  # as the walk's
 _BIG_INT = 2**63
 _MAX_VALUES = 100_000  # beyond, the walk's container count and cycles decide
@@ -129,10 +139,8 @@ class _Copy:
                 out[key] = item if item - item == 0.0 else _non_finite(item)
             elif item is None or kind is bool:
                 out[key] = item
-            elif isinstance(item, BaseMessage):
-                out[key] = self.message(item, depth + 1)
             else:
-                raise _Decline
+                out[key] = self.record(item, depth + 1)
         return out
 
     def sequence(self, value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
@@ -166,15 +174,18 @@ class _Copy:
                 append(item if item - item == 0.0 else _non_finite(item))
             elif item is None or kind is bool:
                 append(item)
-            elif isinstance(item, BaseMessage):
-                append(self.message(item, depth + 1))
             else:
-                raise _Decline
+                append(self.record(item, depth + 1))
         return out
 
-    def message(self, message: BaseMessage, depth: int) -> dict[str, Any]:
-        # The fields the walk keeps of a message, as the walk takes them.
-        pairs, size = _message_items(message)
+    def record(self, value: Any, depth: int) -> dict[str, Any]:
+        """A message, model, dataclass or dict subclass, by the walk's own
+        reading of its fields; anything else declines."""
+        items = (_KINDS.get(type(value)) or _classify(type(value)))[1]
+        if items not in _RECORDS:
+            raise _Decline
+        assert items is not None
+        pairs, size = items(value)
         return self.mapping(pairs, size, depth)
 
 
@@ -184,11 +195,14 @@ def _non_finite(value: float) -> str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-def fast_snapshot(value: dict[Any, Any], plan: _Plan) -> Any:
+def fast_snapshot(value: Any, plan: _Plan) -> Any:
     """The snapshot of a plain state, or :data:`DECLINED` / :data:`OVER`."""
     copy = _Copy(plan)
     try:
-        out = copy.mapping(value.items(), len(value), 0)
+        if type(value) is dict:
+            out = copy.mapping(value.items(), len(value), 0)
+        else:
+            out = copy.record(value, 0)
         for _, _, text in copy.long:
             size, secret = _long_text(text)
             copy.long_bytes += size - 2

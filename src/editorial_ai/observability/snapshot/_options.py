@@ -50,6 +50,8 @@ class SnapshotOptions:
             dataclass field that is not redacted; what it returns is recorded
             instead of ``value``. If it raises, ``"[REDACTED]"`` is recorded
             and one warning logged: a failing mask never lets a value through.
+            For a state whose snapshot is over ``max_bytes`` the mask may be
+            called twice per key (a first walk finds the state does not fit).
         state_keys: a :data:`KeyPolicy` per top-level state key. Per key the
             order is: redaction, then ``"drop"``/``"length"`` (which never look
             at the value), then the mask, then an ``int`` policy's cut.

@@ -262,7 +262,9 @@ class _Walker:
 
     def leave(self, container: object, marker_bytes: int) -> None:
         self.path.discard(id(container))
-        if self.bounded and not self.exact:
+        if self.exact:
+            self.remaining -= marker_bytes  # a key's own limit's marker
+        elif self.bounded:
             self.remaining += _RESERVE - marker_bytes
 
     def mapping(
