@@ -141,8 +141,10 @@ class _Tally:
         status: RunStatus = (
             "failed"
             if "error" in statuses
+            else "interrupted"
+            if "interrupted" in statuses
             else "running"
-            if "interrupted" in statuses or not self.count
+            if not self.count
             else "completed"
         )
         priced: list[float] = []
