@@ -676,13 +676,14 @@ def test_missing_extra_names_the_install_command() -> None:
         check=True,
     )
     assert 'pip install "editorial-ai-observability[server]"' in out.stdout
+    assert 'pip install -e ".[server]"' in out.stdout  # from a checkout
 
 
 def test_api_all_is_pinned() -> None:
-    """The api module exports create_app and serve."""
+    """The api module exports bind, create_app and serve."""
     from editorial_ai.observability import api
 
-    assert api.__all__ == ["create_app", "serve"]
+    assert api.__all__ == ["bind", "create_app", "serve"]
 
 
 def test_long_thread_is_streamed_whole_and_in_order(log_dir: Path) -> None:
@@ -707,3 +708,15 @@ def test_long_thread_is_streamed_whole_and_in_order(log_dir: Path) -> None:
     assert data["summary"]["node_count"] == 2345
     paged = client.get("/api/threads/long/logs?include_io=false&limit=100&offset=0")
     assert paged.json()["runs"] == data["runs"][:100]
+
+
+def test_thread_waiting_at_interrupt_is_interrupted(client: TestClient) -> None:
+    """A thread whose latest approval run is interrupted is "interrupted" in the
+    list and the summary; answered, it completes."""
+    append_node_log(make_log("hitl", node_name="draft", start_ms=0))
+    append_node_log(make_log("hitl", node_name="approval", status="interrupted"))
+    (listed,) = strict(client.get("/api/threads"))["threads"]
+    assert listed["status"] == "interrupted"
+    assert strict(client.get("/api/threads/hitl/summary"))["status"] == "interrupted"
+    append_node_log(make_log("hitl", node_name="approval", start_ms=500))
+    assert strict(client.get("/api/threads/hitl/summary"))["status"] == "completed"

@@ -164,3 +164,18 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def missing_extra(what: str, extra: str) -> str:
+    """The one message for a missing optional dependency: the command to
+    install it from a package index and from a source checkout (``pip install
+    -e``), since the package is used both ways.
+
+    Example:
+        >>> print(missing_extra("editorial-ai-obs serve", "server"))
+        editorial-ai-obs serve needs the server extra: pip install "editorial-ai-observability[server]" (from a checkout: pip install -e ".[server]")
+    """  # noqa: E501
+    return (
+        '%s needs the %s extra: pip install "editorial-ai-observability[%s]" '
+        '(from a checkout: pip install -e ".[%s]")' % (what, extra, extra, extra)
+    )

@@ -54,7 +54,8 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -67,9 +68,10 @@ try:
     from fastapi.responses import Response, StreamingResponse
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    from ._internal import missing_extra
+
     raise ImportError(
-        "editorial_ai.observability.api needs the server extra: "
-        'pip install "editorial-ai-observability[server]"'
+        missing_extra("editorial_ai.observability.api (the API and the page)", "server")
     ) from exc
 
 from . import _env
@@ -428,6 +430,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``port`` 0: a free one), listening.
+
+    Bound before the server starts, so a busy port or a refused address is an
+    ``OSError`` here, not a traceback from inside the server.
+
+    Example:
+        >>> sock = bind("127.0.0.1", 0)
+        >>> sock.getsockname()[1] > 0
+        True
+        >>> sock.close()
+    """
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        # Listening now: a client that reads the announced URL at once is
+        # queued until the server accepts, not refused.
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     log_dir: str | Path | None = None,
     host: str = "127.0.0.1",
@@ -435,6 +464,7 @@ def serve(
     api_key: str | None = None,
     *,
     allowed_hosts: Sequence[str] = (),
+    announce: Callable[[str], None] | None = None,
 ) -> None:
     """Run the API and viewer with uvicorn until interrupted.
 
@@ -444,14 +474,18 @@ def serve(
     Args:
         log_dir: as for :func:`create_app`.
         host: address to bind; ``127.0.0.1`` by default.
-        port: TCP port.
+        port: TCP port; 0 picks a free one.
         api_key: as for :func:`create_app` (``None`` reads
             ``$EDITORIAL_AI_OBS_API_KEY``).
-        allowed_hosts: more accepted ``Host`` names; a non-wildcard ``host`` is
-            accepted without being listed.
+        allowed_hosts: more accepted ``Host`` names (the names clients use
+            to reach this machine, e.g. ``obs.example.com``); a non-wildcard
+            ``host`` is accepted without being listed.
+        announce: called with the page's URL once the port is bound.
 
     Raises:
         ValueError: ``host`` is not a loopback address and there is no key.
+        OSError: the address cannot be bound (``EADDRINUSE``: the port is
+            busy).
 
     Example:
         >>> serve(host="0.0.0.0", api_key="")
@@ -465,11 +499,23 @@ def serve(
             "refusing to serve on %s without an API key; set %s" % (host, _env.API_KEY)
         )
     hosts = list(allowed_hosts)
-    if host not in ("0.0.0.0", "::", ""):
+    wildcard = host in ("0.0.0.0", "::", "[::]", "")
+    if not wildcard:
         hosts.append("[%s]" % host if ":" in host else host)
     app = create_app(log_dir, api_key=key or "", allowed_hosts=hosts)
-    # proxy_headers off: X-Forwarded-* from a client must not be believed.
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)
+    sock = bind(host, port)
+    try:
+        if announce is not None:
+            bound = sock.getsockname()[1]
+            name = socket.gethostname() if wildcard else host
+            if ":" in name and not name.startswith("["):
+                name = "[%s]" % name
+            announce("http://%s:%d/" % (name, bound))
+        # proxy_headers off: X-Forwarded-* from a client must not be believed.
+        config = uvicorn.Config(app, proxy_headers=False, server_header=False)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
-__all__ = ["create_app", "serve"]
+__all__ = ["bind", "create_app", "serve"]

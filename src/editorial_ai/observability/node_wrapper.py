@@ -94,7 +94,7 @@ def _thread_id_of_state(state: Any, node_name: str | None) -> str:
             "node %r ran without a thread id (neither "
             'config["configurable"]["thread_id"] nor state["thread_id"]); its '
             "records go to the thread 'unknown', where separate invocations "
-            "merge. Pass config={\"configurable\": {\"thread_id\": ...}} to "
+            'merge. Pass config={"configurable": {"thread_id": ...}} to '
             "invoke/stream. (Said once per process.)",
             node_name,
         )
