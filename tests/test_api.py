@@ -89,7 +89,7 @@ def graph_thread() -> str:
 def test_threads_route_shape(client: TestClient, graph_thread: str) -> None:
     """/api/threads is {"threads": [PipelineRunSummary]}."""
     body = strict(client.get("/api/threads"))
-    assert set(body) == {"threads"}
+    assert set(body) == {"threads", "total"} and body["total"] == 1
     (summary,) = body["threads"]
     assert set(summary) == SUMMARY_KEYS
     assert summary["thread_id"] == graph_thread
@@ -430,7 +430,7 @@ def test_unreadable_log_path_is_empty_not_500(
             os.mkfifo(path)
     assert strict(client.get("/api/threads/t1/logs"))["runs"] == []
     assert client.get("/api/threads/t1/summary").status_code == 404
-    assert strict(client.get("/api/threads")) == {"threads": []}
+    assert strict(client.get("/api/threads")) == {"threads": [], "total": 0}
 
 
 def test_thread_being_written_is_served_as_is(
@@ -720,3 +720,45 @@ def test_thread_waiting_at_interrupt_is_interrupted(client: TestClient) -> None:
     assert strict(client.get("/api/threads/hitl/summary"))["status"] == "interrupted"
     append_node_log(make_log("hitl", node_name="approval", start_ms=500))
     assert strict(client.get("/api/threads/hitl/summary"))["status"] == "completed"
+
+
+def test_threads_searched_filtered_and_paged(client: TestClient, log_dir: Path) -> None:
+    """q, status, node, since/until select threads on the server; limit/offset
+    page them; total counts every match."""
+    for number in range(30):
+        thread_id = "%s-%02d" % ("news" if number % 2 else "Sport", number)
+        status = "error" if number % 3 == 0 else "success"
+        append_node_log(
+            make_log(thread_id, node_name="draft", start_ms=number * 60_000)
+        )
+        append_node_log(
+            make_log(
+                thread_id,
+                node_name="publish" if number < 10 else "archive",
+                status=status,
+                start_ms=number * 60_000 + 100,
+            )
+        )
+        os.utime(log_dir / (thread_id + ".jsonl"), (1e9 + number, 1e9 + number))
+
+    def ids(**params: str) -> tuple[list[str], int]:
+        body = strict(client.get("/api/threads", params=params))
+        return [s["thread_id"] for s in body["threads"]], body["total"]
+
+    assert ids(q="NEWS", limit="3") == (["news-29", "news-27", "news-25"], 15)
+    assert ids(q="news", limit="3", offset="3")[0] == ["news-23", "news-21", "news-19"]
+    failed, total = ids(status="failed")
+    assert total == 10 and all(int(t[-2:]) % 3 == 0 for t in failed)
+    assert ids(node="publish", status="failed", limit="2") == (
+        ["news-09", "Sport-06"],
+        4,
+    )
+    since = "2026-03-01T12:25:00Z"  # T0 + 25 min
+    assert ids(since=since)[1] == 5
+    assert ids(since=since, until="2026-03-01T12:27:00Z")[0] == [
+        "news-27",
+        "Sport-26",
+        "news-25",
+    ]
+    assert ids(q="nothing-like-it") == ([], 0)
+    assert client.get("/api/threads?status=bogus").status_code == 422

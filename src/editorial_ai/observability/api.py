@@ -6,8 +6,10 @@ runs it with uvicorn. Every route reads through
 
 Routes (JSON unless said otherwise):
 
-* ``GET /api/threads?limit=&offset=``: :class:`~.reader.ThreadList`, newest
-  first.
+* ``GET /api/threads?limit=&offset=&q=&status=&node=&since=&until=``:
+  :class:`~.reader.ThreadList`, newest first: ``q`` searches thread ids (any
+  case), ``status`` / ``node`` / ``since`` / ``until`` filter, ``total``
+  counts every match.
 * ``GET /api/threads/{thread_id}/logs?include_io=true&limit=&offset=``:
   :class:`~.reader.ThreadLogs`, runs oldest first; an unknown thread is 200
   with no runs and a ``null`` summary.
@@ -56,6 +58,7 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -76,9 +79,10 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from . import _env
 from ._internal import guard
-from .models import PipelineRunSummary
+from .models import PipelineRunSummary, RunStatus
 from .reader import (
     NodeRunView,
+    ThreadFilter,
     ThreadList,
     ThreadLogs,
     stream_thread_runs,
@@ -290,13 +294,31 @@ def create_app(
         return _env.log_dir(explicit)
 
     @app.get("/api/threads", response_model=ThreadList)
-    def list_threads(limit: Limit = None, offset: Offset = 0) -> Response:
-        """Threads, most recently written first."""
+    def list_threads(
+        limit: Limit = None,
+        offset: Offset = 0,
+        q: Annotated[str | None, Query(description="part of the thread id")] = None,
+        status: Annotated[RunStatus | None, Query(description="thread status")] = None,
+        node: Annotated[str | None, Query(description="a node that ran")] = None,
+        since: Annotated[
+            datetime | None, Query(description="still running at or after")
+        ] = None,
+        until: Annotated[
+            datetime | None, Query(description="started at or before")
+        ] = None,
+    ) -> Response:
+        """Threads, most recently written first, searched and filtered; ``total``
+        counts every match."""
+        where = ThreadFilter(
+            query=q or None, status=status, node=node or None, since=since, until=until
+        )
         with guard("api:threads"):
             return _json(
-                thread_summaries(log_dir=directory(), limit=limit, offset=offset)
+                thread_summaries(
+                    log_dir=directory(), limit=limit, offset=offset, where=where
+                )
             )
-        return _json(ThreadList(threads=[]))
+        return _json(ThreadList(threads=[], total=0))
 
     def logs(
         thread_id: str, include_io: bool, limit: int | None, offset: int
