@@ -51,6 +51,7 @@ SUMMARY_KEYS = {
 RUN_KEYS = set(NodeRunLog.model_json_schema(mode="serialization")["properties"]) | {
     "index",
     "estimated_cost_usd",
+    "call_costs_usd",
 }
 
 

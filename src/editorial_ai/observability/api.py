@@ -17,7 +17,8 @@ Routes (JSON unless said otherwise):
   :class:`~.models.PipelineRunSummary`, 404 for an unknown thread.
 * ``GET /api/threads/{thread_id}/runs/{index}``: :class:`~.reader.NodeRunView`
   with its snapshots, 404 if absent.
-* ``GET /``: the viewer page; ``GET /static/app.js`` and ``/static/app.css``.
+* ``GET /``: the viewer page; ``GET /static/{name}``: its modules and styles
+  (every file of the package's ``static`` folder, by exact name).
 
 Reaching any thread id. In a path, ``{thread_id}`` is one percent-encoded
 segment: ``/api/threads/100%25/logs`` is thread ``100%``. That covers every id
@@ -106,10 +107,12 @@ _SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-_ASSETS = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
+_ASSET_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 _PORT = re.compile(r":[0-9]{1,5}")
 
@@ -419,25 +422,29 @@ def create_app(
 
     # The viewer: fixed files shipped in the package, looked up by exact name,
     # so no request path ever reaches the file system here.
+    # Every file of the static folder is read once here, so a view added as a
+    # new module (static/stats.js, ...) is served without touching this code.
     static = Path(__file__).with_name("static")
-    assets = {name: (static / name).read_bytes() for name in _ASSETS}
+    assets = {
+        path.name: (path.read_bytes(), _ASSET_TYPES[path.suffix])
+        for path in static.iterdir()
+        if path.suffix in _ASSET_TYPES and path.is_file()
+    }
 
     @app.get("/", include_in_schema=False)
     def page() -> Response:
+        body, media_type = assets["index.html"]
         return Response(
-            assets["index.html"],
-            media_type=_ASSETS["index.html"],
-            headers={"cache-control": "no-cache"},
+            body, media_type=media_type, headers={"cache-control": "no-cache"}
         )
 
     @app.get("/static/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
         if name not in assets or name == "index.html":
             raise HTTPException(status_code=404, detail="no such file")
+        body, media_type = assets[name]
         return Response(
-            assets[name],
-            media_type=_ASSETS[name],
-            headers={"cache-control": "no-cache"},
+            body, media_type=media_type, headers={"cache-control": "no-cache"}
         )
 
     return app

@@ -57,6 +57,9 @@ class NodeRunView(NodeRunLog):
 
     index: int
     estimated_cost_usd: float | None = None
+    call_costs_usd: list[float | None] | None = None
+    """USD per LLM call, in ``token_usage`` order (``None`` for a call that
+    cannot be priced); given with one run (``/runs/{index}``), not in lists."""
 
 
 class ThreadLogs(BaseModel):
@@ -510,7 +513,9 @@ def thread_run(
     if not found:
         return None
     table = load_price_table() if table is None else table
-    return _view(position, found[0][1], table)
+    view = _view(position, found[0][1], table)
+    view.call_costs_usd = [cost_of_usage(usage, table) for usage in view.token_usage]
+    return view
 
 
 @dataclass(frozen=True, slots=True)
