@@ -4,6 +4,7 @@ the log directory option."""
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime
 from typing import TextIO
 
@@ -31,13 +32,16 @@ def _duration(ms: float | None) -> str:
 
 
 def _cost(usd: float | None) -> str:
+    """Three significant digits at any size ($0.00600, $0.0198, $1.23), as the
+    page shows them, so two runs that cost differently never print the same."""
     if usd is None:
         return "?"
     if usd == 0:
         return "$0"
-    if usd < 0.01:
-        return "$%.5f" % usd
-    return "$%.4f" % usd
+    if usd < 1e-8:
+        return "<$0.00000001"
+    decimals = max(2, 2 - math.floor(math.log10(usd)))
+    return "$%.*f" % (min(decimals, 10), usd)
 
 
 def _when(moment: datetime | None) -> str:

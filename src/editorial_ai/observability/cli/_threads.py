@@ -196,7 +196,7 @@ def _run_row(run: NodeRunView, number: int, start: datetime | None) -> list[str]
 
 _PAGE = 500
 _PAGE_IO = 20
-_WIDTHS = [5, 22, 5, 11, 10, 9, 9, 9, 0]
+_WIDTHS = [5, 22, 5, 11, 10, 9, 9, 10, 0]
 _RIGHT = {0, 2, 4, 5, 6, 7}
 _IO_CUT = 200
 
@@ -221,12 +221,11 @@ def _pages(args: argparse.Namespace, thread_id: str) -> Iterator[ThreadLogs]:
 
 
 def _row_text(row: list[str]) -> str:
-    cells = []
-    for i, cell in enumerate(row):
-        width = _WIDTHS[i]
-        if width and len(cell) > width and i not in (1, 3):  # names stay whole
-            cell = _cut(cell, width)
-        cells.append(cell.rjust(width) if i in _RIGHT else cell.ljust(width))
+    # Widths are minimums: a longer cell pushes the row out, it is never cut.
+    cells = [
+        cell.rjust(_WIDTHS[i]) if i in _RIGHT else cell.ljust(_WIDTHS[i])
+        for i, cell in enumerate(row)
+    ]
     return "  ".join(cells).rstrip() + "\n"
 
 
