@@ -255,7 +255,10 @@ def test_show_links_interrupt_and_resume_and_prints_states_whole(
     listing = run_cli("runs", log_dir=log_dir).stdout
     assert listing.splitlines()[1].split()[:2] == ["hitl", "interrupted"]
 
+    assert 'asked {"question": "publish?"}' in waiting  # without --io too
     graph.invoke(Command(resume="yes, publish"), config)
+    plain = run_cli("show", "hitl", log_dir=log_dir).stdout
+    assert 'resumed with "yes, publish"' in plain and '"draft"' not in plain
     done = run_cli("show", "hitl", "--io", log_dir=log_dir).stdout
     assert "waiting for a human" not in done
     assert "answered by run #3" in done

@@ -19,6 +19,7 @@ from ..reader import (
     ThreadLogs,
     thread_index,
     thread_logs,
+    thread_run,
     thread_summaries,
 )
 from ..storage import list_threads, thread_log_path
@@ -239,6 +240,17 @@ def _value_lines(label: str, value: Any, full: bool) -> list[str]:
     return ["%s %s" % (label, text)]
 
 
+def _with_values(
+    run: NodeRunView, args: argparse.Namespace, thread_id: str
+) -> NodeRunView:
+    """The run with its interrupt and resume values: what a human was asked
+    and answered is shown even without ``--io`` (read for these runs only)."""
+    if args.io or not (run.interrupt_id or run.resumed_interrupt_ids):
+        return run
+    whole = thread_run(thread_id, run.index, log_dir=args.log_dir)
+    return run if whole is None else whole
+
+
 def _notes(
     run: NodeRunView, links: _Interrupts, with_io: bool, full: bool
 ) -> list[str]:
@@ -254,14 +266,14 @@ def _notes(
             lines.append(
                 "interrupt %s, answered by run #%d" % (run.interrupt_id, answer)
             )
-        if with_io and run.interrupt_value is not None:
+        if run.interrupt_value is not None:
             lines.extend(_value_lines("asked", run.interrupt_value, full))
     for position, interrupt_id in enumerate(run.resumed_interrupt_ids or ()):
         asked = links.asked.get(interrupt_id)
         where = "" if asked is None else " of run #%d" % asked
         lines.append("resumes interrupt %s%s" % (interrupt_id, where))
         values = run.resume_values or []
-        if with_io and position < len(values):
+        if position < len(values):
             lines.extend(_value_lines("resumed with", values[position], full))
     if with_io:
         for label, value in (("in ", run.input_state), ("out", run.output_state)):
@@ -303,6 +315,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         for run in page.runs:
             number += 1
             out.write(_row_text(_run_row(run, number, start)))
+            run = _with_values(run, args, thread_id)
             for line in _notes(run, links, args.io, args.full):
                 out.write("      | %s\n" % line)
     if summary is not None:
