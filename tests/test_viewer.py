@@ -587,6 +587,24 @@ def test_list_is_searched_filtered_and_paged_by_the_server(
             assert text == "failed"
         assert watched.hash_params() == {"q": "sport", "status": "failed"}
         watched.no_sideways_scroll()
+
+        page.locator("#filters-clear").click()
+        expect(page.locator("[data-testid=page-info]")).to_have_text(
+            "1\u201350 of 120", timeout=WAIT_MS
+        )
+        page.locator("#filter-since").fill("2026-03-02T00:00")  # after every run
+        expect(rows).to_have_count(0, timeout=WAIT_MS)
+        expect(page.locator("#list-empty")).to_have_text(
+            "No thread matches these filters."
+        )
+        assert any("since=2026-03-0" in url for url in watched.requests)
+        page.locator("#filter-since").fill("2026-02-28T00:00")
+        page.locator("#filter-until").fill("2026-03-02T00:00")
+        expect(page.locator("[data-testid=page-info]")).to_have_text(
+            "1\u201350 of 120", timeout=WAIT_MS
+        )
+        page.locator("#filter-node").fill("draft")  # no thread ran a "draft"
+        expect(rows).to_have_count(0, timeout=WAIT_MS)
     assert watched.errors == []
 
 

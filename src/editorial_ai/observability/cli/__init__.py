@@ -38,7 +38,12 @@ def _version() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One subcommand: its name, its help, its arguments and its handler."""
+    """One subcommand: its name, its help, its arguments and its handler.
+
+    Example:
+        >>> [command.name for command in COMMANDS][:2]
+        ['runs', 'show']
+    """
 
     name: str
     help: str
