@@ -417,3 +417,22 @@ def test_example_ends_with_commands_that_work(log_dir: Path) -> None:
     assert show.returncode == 0, show.stderr
     assert show.stdout.startswith("thread %s\n" % commands[0][2])
     assert "completed: 10 node runs" in show.stdout
+
+
+def test_runs_filters_and_says_what_the_limit_hid(log_dir: Path) -> None:
+    """runs --status/--node/--search select threads; a cut list says so."""
+    pipeline("good-1")
+    pipeline("good-2")
+    pipeline("bad-1", fail=True)
+    failed = run_cli("runs", "--status", "failed", log_dir=log_dir).stdout
+    assert [line.split()[0] for line in failed.splitlines()[1:]] == ["bad-1"]
+    found = run_cli("runs", "--search", "GOOD", log_dir=log_dir).stdout
+    assert sorted(line.split()[0] for line in found.splitlines()[1:]) == [
+        "good-1",
+        "good-2",
+    ]
+    assert run_cli("runs", "--node", "write", log_dir=log_dir).stdout.count("\n") == 4
+    none = run_cli("runs", "--node", "nowhere", log_dir=log_dir)
+    assert none.returncode == 1 and "no thread matches" in none.stderr
+    cut = run_cli("runs", "--limit", "1", log_dir=log_dir).stdout
+    assert cut.strip().splitlines()[-1] == "(1 of 3 threads: raise --limit for more)"

@@ -16,6 +16,7 @@ from .. import _env
 from ..models import NodeRunHead, PipelineRunSummary
 from ..reader import (
     NodeRunView,
+    ThreadFilter,
     ThreadLogs,
     thread_index,
     thread_logs,
@@ -38,11 +39,14 @@ from ._common import (
 def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
     """One row per thread, newest first."""
     _check_log_dir(args.log_dir)
-    listing = thread_summaries(log_dir=args.log_dir, limit=args.limit)
+    where = ThreadFilter(query=args.search, status=args.status, node=args.node)
+    listing = thread_summaries(log_dir=args.log_dir, limit=args.limit, where=where)
     if args.json:
         out.write(listing.model_dump_json(indent=2) + "\n")
         return 0
     if not listing.threads:
+        if where.query or where.needs_summary:
+            raise CommandError("no thread matches these filters")
         raise CommandError("no threads in %s" % _env.log_dir(args.log_dir))
     rows = [["THREAD", "STATUS", "NODES", "DURATION", "TOKENS", "COST", "STARTED"]]
     for summary in listing.threads:
@@ -58,6 +62,11 @@ def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
             ]
         )
     _table(rows, {2, 3, 4, 5}, out)
+    if listing.total is not None and listing.total > len(listing.threads):
+        out.write(
+            "(%d of %d threads: raise --limit for more)\n"
+            % (len(listing.threads), listing.total)
+        )
     return 0
 
 
@@ -96,6 +105,13 @@ def _add_runs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit", type=_positive, default=None, help="at most N threads (N >= 1)"
     )
+    parser.add_argument("--search", metavar="TEXT", help="threads whose id holds TEXT")
+    parser.add_argument(
+        "--status",
+        choices=["completed", "failed", "interrupted", "running"],
+        help="threads with this status",
+    )
+    parser.add_argument("--node", metavar="NAME", help="threads where NAME ran")
     log_dir_option(parser)
 
 
