@@ -785,3 +785,30 @@ def test_threads_searched_filtered_and_paged(client: TestClient, log_dir: Path) 
     ]
     assert ids(q="nothing-like-it") == ([], 0)
     assert client.get("/api/threads?status=bogus").status_code == 422
+
+
+def test_wildcard_bind_answers_to_the_machine_name_it_announces(
+    log_dir: Path,
+) -> None:
+    """Served on 0.0.0.0 or ::, the page's address names this machine, and
+    that name is accepted in Host; a named bind accepts its own address."""
+    import socket
+
+    from editorial_ai.observability.api import _page_url, _served_hosts
+
+    name = socket.gethostname()
+    for wildcard in ("0.0.0.0", "::"):
+        assert _page_url(wildcard, 8765) == "http://%s:8765/" % name
+        hosts = _served_hosts(wildcard, ["obs.example.test"])
+        assert hosts == ["obs.example.test", name]
+        with TestClient(
+            create_app(log_dir, api_key="", allowed_hosts=hosts), base_url=LOCAL
+        ) as web:
+            answers = [
+                web.get("/api/threads", headers={"host": host}).status_code
+                for host in (name, "obs.example.test", "elsewhere.test")
+            ]
+        assert answers == [200, 200, 400]
+    assert _served_hosts("10.1.2.3", []) == ["10.1.2.3"]
+    assert _served_hosts("fe80::1", []) == ["[fe80::1]"]
+    assert _page_url("fe80::1", 80) == "http://[fe80::1]:80/"

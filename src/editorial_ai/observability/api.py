@@ -459,6 +459,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_WILDCARDS = ("0.0.0.0", "::", "[::]", "")
+
+
+def _served_hosts(host: str, allowed_hosts: Sequence[str]) -> list[str]:
+    """The ``Host`` names to accept besides loopback: the given ones, the
+    bound address, and for a wildcard bind this machine's name (the name
+    :func:`_page_url` announces)."""
+    hosts = list(allowed_hosts)
+    if host in _WILDCARDS:
+        hosts.append(socket.gethostname())
+    else:
+        hosts.append("[%s]" % host if ":" in host else host)
+    return hosts
+
+
+def _page_url(host: str, port: int) -> str:
+    """The address to open: this machine's name for a wildcard bind."""
+    name = socket.gethostname() if host in _WILDCARDS else host
+    if ":" in name and not name.startswith("["):
+        name = "[%s]" % name
+    return "http://%s:%d/" % (name, port)
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` (``port`` 0: a free one), listening.
 
@@ -508,7 +531,8 @@ def serve(
             ``$EDITORIAL_AI_OBS_API_KEY``).
         allowed_hosts: more accepted ``Host`` names (the names clients use
             to reach this machine, e.g. ``obs.example.com``); a non-wildcard
-            ``host`` is accepted without being listed.
+            ``host`` is accepted without being listed, and with a wildcard
+            (``0.0.0.0``, ``::``) so is the machine's own host name.
         announce: called with the page's URL once the port is bound.
 
     Raises:
@@ -527,19 +551,13 @@ def serve(
         raise ValueError(
             "refusing to serve on %s without an API key; set %s" % (host, _env.API_KEY)
         )
-    hosts = list(allowed_hosts)
-    wildcard = host in ("0.0.0.0", "::", "[::]", "")
-    if not wildcard:
-        hosts.append("[%s]" % host if ":" in host else host)
-    app = create_app(log_dir, api_key=key or "", allowed_hosts=hosts)
+    app = create_app(
+        log_dir, api_key=key or "", allowed_hosts=_served_hosts(host, allowed_hosts)
+    )
     sock = bind(host, port)
     try:
         if announce is not None:
-            bound = sock.getsockname()[1]
-            name = socket.gethostname() if wildcard else host
-            if ":" in name and not name.startswith("["):
-                name = "[%s]" % name
-            announce("http://%s:%d/" % (name, bound))
+            announce(_page_url(host, sock.getsockname()[1]))
         # proxy_headers off: X-Forwarded-* from a client must not be believed.
         config = uvicorn.Config(app, proxy_headers=False, server_header=False)
         uvicorn.Server(config).run(sockets=[sock])
