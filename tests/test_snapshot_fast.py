@@ -229,7 +229,7 @@ def test_fast_path_takes_messages_as_the_walk_does() -> None:
                 },
                 response_metadata={"model_name": "gpt-4o-mini"},
             ),
-        ]
+        ],
     }
     plan = SnapshotOptions()._plan
     fast = fast_snapshot(state, plan)
