@@ -18,6 +18,8 @@ immutable and shared) and proof that nothing needed the careful walk:
 3. one scan of those bytes (:func:`_redact.may_hold_secret`) looks for the
    credential formats.
 
+A flat state of short ASCII texts and numbers skips step 2: its size is
+bounded by counting six bytes a character, and its texts are scanned as one.
 A long string (4 KB or more) is measured and scanned once per object and
 remembered; the bytes of step 2 leave it out. Anything else (bytes, sets,
 dates, a secret, a state over the bound ...) is declined and takes the
@@ -195,8 +197,68 @@ def _non_finite(value: float) -> str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+_FLAT_KEYS = 32
+_FLAT_TEXT = 256
+
+
+def _flat(value: dict[Any, Any], plan: _Plan) -> dict[str, Any] | None:
+    """The common small state in one loop, or ``None`` for the general pass.
+
+    Up to 32 keys already decided (in the key cache), values ASCII strings of
+    up to 256 characters, ints within 2**63, finite floats, booleans or
+    ``None``. Sizes are counted at their worst (six bytes a character, as if
+    each were escaped), so a state taken here is within the bound without
+    being serialized; its strings are scanned as one text (joined by
+    newlines, which no credential format crosses).
+    """
+    if len(value) > _FLAT_KEYS:
+        return None
+    keys = plan.keys
+    size = 2
+    out: dict[str, Any] = {}
+    texts: list[str] = []
+    for key, item in value.items():
+        entry = keys.get(key) if type(key) is str else None
+        if entry is None or entry[0] != key:
+            return None
+        size += entry[2] + 1
+        if entry[1]:
+            out[key] = REDACTED
+            size += 12
+            continue
+        kind = type(item)
+        if kind is str:
+            if len(item) > _FLAT_TEXT or not item.isascii():
+                return None
+            size += 6 * len(item) + 2
+            texts.append(item)
+        elif kind is int:
+            if not -_BIG_INT < item < _BIG_INT:
+                return None
+            size += 20
+        elif kind is float:
+            if item - item != 0.0:  # NaN and infinities: the general pass
+                return None
+            size += 24
+        elif item is None or kind is bool:
+            size += 5
+        else:
+            return None
+        out[key] = item
+    max_bytes = plan.max_bytes
+    if max_bytes is not None and size > max_bytes:
+        return None
+    if texts and plan.scrub and has_secret_text("\n".join(texts)):
+        return None
+    return out
+
+
 def fast_snapshot(value: Any, plan: _Plan) -> Any:
     """The snapshot of a plain state, or :data:`DECLINED` / :data:`OVER`."""
+    if type(value) is dict:
+        flat = _flat(value, plan)
+        if flat is not None:
+            return flat
     copy = _Copy(plan)
     try:
         if type(value) is dict:
