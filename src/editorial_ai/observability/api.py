@@ -54,17 +54,15 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
-
-import pydantic_core
 
 try:
     import uvicorn
     from fastapi import FastAPI, HTTPException, Query
     from fastapi import Path as PathParam
-    from fastapi.responses import Response, StreamingResponse
+    from fastapi.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise ImportError(
@@ -72,15 +70,13 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'pip install "editorial-ai-observability[server]"'
     ) from exc
 
-from . import _env
+from . import _env, _http_bodies, _http_limits
 from ._internal import guard
 from .models import PipelineRunSummary
 from .reader import (
     NodeRunView,
     ThreadList,
     ThreadLogs,
-    stream_thread_runs,
-    thread_logs,
     thread_run,
     thread_summaries,
     thread_summary,
@@ -185,53 +181,7 @@ def _json(
 ) -> Response:
     # Serialised by Pydantic, not by json.dumps: NaN and infinities become
     # null, so the body is strict JSON, and nothing is validated twice.
-    return Response(
-        model.model_dump_json().encode(),
-        media_type="application/json",
-        headers={"cache-control": "no-store"},
-    )
-
-
-_STREAM_FROM = 1000
-_CHUNK_BYTES = 1 << 20
-
-
-def _streamed_logs(thread_id: str, folder: Path, include_io: bool) -> Response:
-    """All runs of a thread: in one piece when short; else written out a page
-    at a time, so a thread file of any size never sits in memory whole. Same
-    JSON object either way."""
-    summary, count, runs = stream_thread_runs(
-        thread_id,
-        log_dir=folder,
-        include_io=include_io,
-        page=20 if include_io else 500,  # snapshots can be large: fewer
-    )
-    if count < _STREAM_FROM:
-        return _json(
-            ThreadLogs(
-                thread_id=thread_id, runs=list(runs), summary=summary, total_runs=count
-            )
-        )
-
-    def body() -> Iterator[bytes]:
-        # Chunks of many runs: each chunk of a streamed response costs a hop
-        # to the event loop, too slow to pay per run.
-        chunk = [b'{"thread_id":', pydantic_core.to_json(thread_id), b',"runs":[']
-        size = 0
-        for position, run in enumerate(runs):
-            line = run.__pydantic_serializer__.to_json(run)
-            chunk.append(b"," + line if position else line)
-            size += len(line)
-            if size >= _CHUNK_BYTES:
-                yield b"".join(chunk)
-                chunk, size = [], 0
-        tail = b"null" if summary is None else summary.model_dump_json().encode()
-        chunk.append(b'],"summary":' + tail + b',"total_runs":%d}' % count)
-        yield b"".join(chunk)
-
-    return StreamingResponse(
-        body(), media_type="application/json", headers={"cache-control": "no-store"}
-    )
+    return _http_bodies.json_response(model)
 
 
 def _checked(thread_id: str, directory: Path) -> None:
@@ -278,6 +228,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(_http_limits.FetchMetadataPolicy)
     app.add_middleware(
         _ReadSideGuard,
         hosts=LOOPBACK_HOSTS | {host.lower() for host in allowed_hosts},
@@ -301,19 +252,10 @@ def create_app(
     ) -> Response:
         folder = directory()
         _checked(thread_id, folder)
-        if limit is None and offset == 0:
-            with guard("api:logs"):
-                return _streamed_logs(thread_id, folder, include_io)
-            return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         with guard("api:logs"):
-            return _json(
-                thread_logs(
-                    thread_id,
-                    log_dir=folder,
-                    include_io=include_io,
-                    limit=limit,
-                    offset=offset,
-                )
+            # Streamed without limit, else one page bounded in bytes.
+            return _http_bodies.logs_response(
+                thread_id, folder, include_io=include_io, limit=limit, offset=offset
             )
         return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
 
@@ -330,12 +272,13 @@ def create_app(
     def run(thread_id: str, index: int) -> Response:
         folder = directory()
         _checked(thread_id, folder)
-        found = None
-        with guard("api:run"):
+        answer: Response | None = None
+        with _http_bodies.reading, guard("api:run"):
             found = thread_run(thread_id, index, log_dir=folder)
-        if found is None:
+            answer = None if found is None else _json(found)
+        if answer is None:
             raise HTTPException(status_code=404, detail="no such run")
-        return _json(found)
+        return answer
 
     @app.get("/api/threads/{thread_id}/logs", response_model=ThreadLogs)
     def thread_logs_route(
@@ -435,11 +378,20 @@ def serve(
     api_key: str | None = None,
     *,
     allowed_hosts: Sequence[str] = (),
+    header_timeout: float = _http_limits.HEADER_TIMEOUT_S,
+    max_connections: int | None = None,
 ) -> None:
     """Run the API and viewer with uvicorn until interrupted.
 
     Binding anything but a loopback address exposes the logs (states, prompts,
     errors) to the network, so it needs an API key.
+
+    Limits: a connection whose request head has not arrived within
+    ``header_timeout`` seconds is closed; past ``max_connections`` open
+    connections (default: half the process's descriptor limit, at most
+    1,024) the oldest one still waiting for its head is closed, and past as
+    many requests in flight the server answers 503; at most four bodies are
+    built at once, each bounded in bytes.
 
     Args:
         log_dir: as for :func:`create_app`.
@@ -449,6 +401,8 @@ def serve(
             ``$EDITORIAL_AI_OBS_API_KEY``).
         allowed_hosts: more accepted ``Host`` names; a non-wildcard ``host`` is
             accepted without being listed.
+        header_timeout: seconds a client has to send a request's head.
+        max_connections: open connections kept at most.
 
     Raises:
         ValueError: ``host`` is not a loopback address and there is no key.
@@ -468,8 +422,19 @@ def serve(
     if host not in ("0.0.0.0", "::", ""):
         hosts.append("[%s]" % host if ":" in host else host)
     app = create_app(log_dir, api_key=key or "", allowed_hosts=hosts)
+    protocol = _http_limits.bounded_protocol(header_timeout, max_connections)
     # proxy_headers off: X-Forwarded-* from a client must not be believed.
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        server_header=False,
+        http=protocol,
+        # Counts connections and requests; the protocol keeps connections
+        # under its cap, so this answers 503 only to requests past it.
+        limit_concurrency=protocol.max_connections + 1,
+    )
 
 
 __all__ = ["create_app", "serve"]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TextIO
 
 from . import _env
+from ._terminal import TerminalSafe
 from .models import PipelineRunSummary
 from .reader import NodeRunView, ThreadLogs, thread_logs, thread_summaries
 from .storage import list_threads, read_node_logs
@@ -175,7 +176,7 @@ def _pages(args: argparse.Namespace) -> Iterator[ThreadLogs]:
         )
         yield page
         offset += len(page.runs)
-        if len(page.runs) < size or offset >= page.total_runs:
+        if not page.runs or offset >= page.total_runs:
             return
 
 
@@ -302,11 +303,9 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
     """Send recorded threads to an OTLP/HTTP endpoint as spans."""
     _check_log_dir(args.log_dir)
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter,
-        )
         from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+        from ._otlp_post import DeadlineOTLPExporter
         from .otel import default_endpoint, spans_from_logs
     except ImportError as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
@@ -320,7 +319,10 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         if not logs:
             raise CommandError("no such thread: %r" % thread_id)
         threads.append(logs)
-    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint, timeout=args.timeout)
+    try:
+        exporter: SpanExporter = DeadlineOTLPExporter(endpoint, args.timeout)
+    except ValueError as exc:
+        raise CommandError(str(exc), code=2) from None
     sent = 0
     with _otel_log_captured() as complaints:
         try:
@@ -401,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=10.0,
-        help="seconds per request, retries included (default 10)",
+        help="seconds per request in all, retries included (default 10)",
     )
     export.add_argument("--log-dir", help=log_dir_help)
     export.set_defaults(handler=cmd_export_otel)
@@ -417,20 +419,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Recorded values are untrusted: no control character of theirs reaches
+    # the terminal (see _terminal); --json stays the same JSON value.
+    out = TerminalSafe(sys.stdout, json=bool(getattr(args, "json", False)))
+    err = TerminalSafe(sys.stderr)
     try:
-        return int(args.handler(args, sys.stdout))
+        return int(args.handler(args, out))
     except CommandError as exc:
-        print("editorial-ai-obs: %s" % exc, file=sys.stderr)
+        err.write("editorial-ai-obs: %s\n" % exc)
         return exc.code
     except BrokenPipeError:
         return 0  # `... | head` closed the pipe: not an error
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one line, no traceback
-        print(
-            "editorial-ai-obs: unexpected %s: %s" % (type(exc).__name__, exc),
-            file=sys.stderr,
-        )
+        err.write("editorial-ai-obs: unexpected %s: %s\n" % (type(exc).__name__, exc))
         return 2
 
 
