@@ -4,8 +4,9 @@ Run: python benchmarks/server_memory.py [--mb 282] [--src DIR] [--as-limit-gb 4]
 
 Writes two threads (``big``: about ``--mb`` MB of node runs carrying a 100 KB
 state each; ``mid``: 999 runs of 130 KB, just under the old streaming
-threshold), then for each request below starts ``editorial-ai-obs serve``'s
-``serve()`` in a fresh child process (under an address-space limit of
+threshold; ``--state items``, the default, makes those states lists of many
+small values, ``--state text`` one long string), then for each request below
+starts ``serve()`` in a fresh child process (under an address-space limit of
 ``--as-limit-gb``, so a runaway request fails instead of swapping the
 machine), sends the request(s), reads every answer to the end, and reports
 the child's peak resident memory (``VmHWM``), the statuses and the bytes
@@ -63,8 +64,20 @@ REQUESTS: list[tuple[str, str, int]] = [
 ]
 
 
-def write_thread(path: Path, thread_id: str, runs: int, state_bytes: int) -> int:
-    body = "b" * state_bytes
+def make_state(shape: str, state_bytes: int, run: int) -> dict[str, object]:
+    if shape == "text":
+        return {"document": "b" * state_bytes, "round": run}
+    # Many small values, as real states hold (messages, search hits, notes):
+    # their Python objects weigh many times their JSON.
+    return {
+        "round": run,
+        "notes": [{"id": i, "text": "note"} for i in range(state_bytes // 26)],
+    }
+
+
+def write_thread(
+    path: Path, thread_id: str, runs: int, state_bytes: int, shape: str
+) -> int:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     written = 0
     with open(path, "wb") as handle:
@@ -82,7 +95,7 @@ def write_thread(path: Path, thread_id: str, runs: int, state_bytes: int) -> int
                             prompt_tokens=900, completion_tokens=80, model_name="gpt-4o"
                         )
                     ],
-                    input_state={"document": body, "round": run},
+                    input_state=make_state(shape, state_bytes, run),
                     output_state={"summary": "s" * 200},
                     step=run,
                 )
@@ -171,16 +184,23 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=HERE)
     parser.add_argument("--as-limit-gb", type=float, default=4.0)
     parser.add_argument("--only", type=int, default=None, help="one request")
+    parser.add_argument(
+        "--state",
+        choices=["text", "items"],
+        default="items",
+        help="snapshots of one long string, or of many small values (default)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="server-memory-"))
     try:
         big = write_thread(
-            work / "big.jsonl", "big", int(args.mb * 1e6 / 100_500), 100_000
+            work / "big.jsonl", "big", int(args.mb * 1e6 / 100_500), 100_000, args.state
         )
-        mid = write_thread(work / "mid.jsonl", "mid", 999, 130_000)
+        mid = write_thread(work / "mid.jsonl", "mid", 999, 130_000, args.state)
         print(
-            "server from %s; big.jsonl %.0f MB, mid.jsonl %.0f MB; RLIMIT_AS %.1f GB"
-            % (args.src, big / 1e6, mid / 1e6, args.as_limit_gb)
+            "server from %s; %s states; big.jsonl %.0f MB, mid.jsonl %.0f MB; "
+            "RLIMIT_AS %.1f GB"
+            % (args.src, args.state, big / 1e6, mid / 1e6, args.as_limit_gb)
         )
         print("| request | peak RSS (MB) | statuses | bytes sent | alive after |")
         print("|---|---|---|---|---|")

@@ -39,7 +39,13 @@ rebinding). With an API key, every ``/api`` route wants it in ``X-API-Key``
 Responses carry ``X-Content-Type-Options: nosniff``, a Content-Security-Policy
 without inline script, ``Referrer-Policy: no-referrer`` and
 ``X-Frame-Options: DENY``. There is no CORS. The interactive docs pages are
-off (they load scripts from a CDN); ``/openapi.json`` stays.
+off (they load scripts from a CDN); ``/openapi.json`` stays. ``/api`` refuses
+(403) requests a browser marks ``Sec-Fetch-Site: cross-site`` or
+``same-site`` (``_http_limits``).
+
+Limits. Every answer is bounded in memory by bytes (``_http_bodies``: logs
+streamed, or paged by size with a capped ``limit``; at most four bodies built
+at once); :func:`serve` adds a header timeout and a connection cap.
 
 Example:
     >>> from editorial_ai.observability.api import create_app
