@@ -138,7 +138,7 @@ def get(port: int, path: str, timeout: float = 600) -> tuple[int | str, int]:
 
 
 def measure(
-    src: Path, log_dir: Path, path: str, copies: int, as_limit: int
+    src: Path, log_dir: Path, path: str, copies: int, as_limit: int, timeout: float
 ) -> dict[str, object]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(src))
@@ -155,17 +155,34 @@ def measure(
                 raise RuntimeError("the server did not start")
             time.sleep(0.1)
         idle = peak_rss_mb(child.pid)
+        # Sampled while the requests run: a server killed by its limit has no
+        # /proc entry left to read afterwards.
+        seen = [idle]
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.wait(0.02):
+                value = peak_rss_mb(child.pid)
+                if value == value:  # not NaN
+                    seen.append(value)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         results: list[tuple[int | str, int]] = []
         threads = [
-            threading.Thread(target=lambda: results.append(get(port, path)))
+            threading.Thread(target=lambda: results.append(get(port, path, timeout)))
             for _ in range(copies)
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        peak = peak_rss_mb(child.pid)
+        sampling.set()
+        sampler.join()
+        final = peak_rss_mb(child.pid)
+        peak = max(seen + ([final] if final == final else []))
         alive = child.poll() is None and get(port, "/api/threads", 30)[0] == 200
+        child.kill()  # a server stuck at its limit ignores SIGTERM
         return {
             "idle_mb": idle,
             "peak_mb": peak,
@@ -183,7 +200,13 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=282.0)
     parser.add_argument("--src", type=Path, default=HERE)
     parser.add_argument("--as-limit-gb", type=float, default=4.0)
-    parser.add_argument("--only", type=int, default=None, help="one request")
+    parser.add_argument("--only", type=int, nargs="*", help="these requests (0-4)")
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=300,
+        help="seconds to wait for an answer (a server stuck at its limit)",
+    )
     parser.add_argument(
         "--state",
         choices=["text", "items"],
@@ -205,10 +228,15 @@ def main() -> None:
         print("| request | peak RSS (MB) | statuses | bytes sent | alive after |")
         print("|---|---|---|---|---|")
         for number, (label, path, copies) in enumerate(REQUESTS):
-            if args.only is not None and number != args.only:
+            if args.only and number not in args.only:
                 continue
             found = measure(
-                args.src, work, path, copies, int(args.as_limit_gb * (1 << 30))
+                args.src,
+                work,
+                path,
+                copies,
+                int(args.as_limit_gb * (1 << 30)),
+                args.request_timeout,
             )
             print(
                 "| %s | %.0f (idle %.0f) | %s | %d | %s |"
