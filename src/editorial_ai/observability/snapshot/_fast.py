@@ -13,7 +13,7 @@ immutable and shared) and proof that nothing needed the careful walk:
    by the redaction rules through the same per-key cache as the walk, and
    adds up a lower bound of the size;
 2. one call into pydantic-core's Rust serializer gives the exact JSON bytes
-   (a lone surrogate or a cycle fails it), whose length is checked against
+   (a lone surrogate fails it), whose length is checked against
    the bound;
 3. one scan of those bytes (:func:`_redact.may_hold_secret`) looks for the
    credential formats.
