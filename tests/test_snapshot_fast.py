@@ -281,3 +281,33 @@ def test_output_takes_the_same_paths() -> None:
     """snapshot_output of a plain dict equals its state snapshot."""
     update = {"draft": "text", "score": 0.5}
     assert snapshot_output(update) == snapshot_state(update) == update
+
+
+def test_a_flat_state_seen_again_still_catches_a_new_secret() -> None:
+    """Texts remembered clean do not hide a secret in a new text of the state."""
+    options = SnapshotOptions()
+    topic = "AI in local newsrooms"
+    assert snapshot_state({"topic": topic, "note": "ok"}, options) == {
+        "topic": topic,
+        "note": "ok",
+    }
+    leaked = "key sk-proj-Abcdefgh12345678ijkl"
+    assert snapshot_state({"topic": topic, "note": leaked}, options) == {
+        "topic": topic,
+        "note": "key sk-" + REDACTED,
+    }
+
+
+def test_a_pair_with_a_secret_name_is_declined_and_redacted() -> None:
+    """A (name, secret) pair sends the state to the walk, which hides it."""
+    state = {"headers": [["X-Api-Key", "abc"]]}
+    assert fast_snapshot(state, SnapshotOptions()._plan) is DECLINED
+    assert snapshot_state(state) == {"headers": [["X-Api-Key", REDACTED]]}
+
+
+def test_redact_false_takes_secrets_on_the_fast_path() -> None:
+    """Without redaction, credential formats stay and the fast path takes them."""
+    state = {"note": "sk-proj-Abcdefgh12345678ijkl", "token": "t"}
+    options = SnapshotOptions(redact=False)
+    assert fast_snapshot(state, options._plan) == state
+    assert snapshot_state(state, options) == state
