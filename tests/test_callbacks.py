@@ -324,8 +324,9 @@ def test_handler_with_manual_collector() -> None:
     assert contextvars.Context().run(scenario) == 6
 
 
-def test_failed_llm_call_is_not_counted_and_error_recorded() -> None:
-    """An LLM call that raises leaves no usage; the node's error is recorded."""
+def test_failed_llm_call_is_kept_unreported_and_error_recorded() -> None:
+    """An LLM call that raises is one call of unknown usage; the node's error
+    is recorded."""
     model = FailingModel(messages=iter([]), callbacks=[TokenUsageCallbackHandler()])
 
     @node_wrapper
@@ -336,5 +337,8 @@ def test_failed_llm_call_is_not_counted_and_error_recorded() -> None:
     with pytest.raises(ProviderDown):
         single_node_graph(broken).invoke({"topic": "x"}, cfg())
     (log,) = read_node_logs("t1")
-    assert log.status == "error" and log.token_usage == []
+    assert log.status == "error"
+    (call,) = log.token_usage
+    assert (call.status, call.error_type) == ("error", "ProviderDown")
+    assert not call.usage_reported and log.unreported_calls == 1
     assert log.error_type == "ProviderDown"

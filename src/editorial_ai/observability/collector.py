@@ -14,12 +14,15 @@ dropped with a debug log: it never raises and never reaches a later node.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import threading
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from ._internal import guard, warn_failure
 from .models import TokenUsage, build_token_usage
@@ -38,8 +41,12 @@ class TokenCollector:
     seen_run_ids: set[str] | None = None
     """Run ids of the LLM calls counted; made on the first one."""
     seen_message_ids: set[str] | None = None
-    """Ids of the AI messages whose usage a handler counted (see
-    ``node_wrapper``'s fallback for calls no handler saw)."""
+    """Ids of the AI messages whose usage was counted in this node or in a
+    node running inside it (see ``node_wrapper``'s fallback for calls no
+    handler saw)."""
+    parent: TokenCollector | None = None
+    """The collector of the wrapped node this one runs inside (a subgraph's
+    node inside the node that invoked the subgraph), if any."""
 
     def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
         """Add one call; ``False`` if a call with this ``run_id`` was counted."""
@@ -59,12 +66,17 @@ class TokenCollector:
         return True
 
     def note_messages(self, message_ids: list[str]) -> None:
-        """Remember the ids of AI messages whose usage was counted."""
+        """Remember the ids of AI messages whose usage was counted, here and
+        in every enclosing node: a message counted anywhere in the invocation
+        is not counted again by an enclosing node's fallback."""
         if message_ids:
             with _dedupe_lock:
-                if self.seen_message_ids is None:
-                    self.seen_message_ids = set()
-                self.seen_message_ids.update(message_ids)
+                collector: TokenCollector | None = self
+                while collector is not None:
+                    if collector.seen_message_ids is None:
+                        collector.seen_message_ids = set()
+                    collector.seen_message_ids.update(message_ids)
+                    collector = collector.parent
 
     def harvest(self) -> list[TokenUsage]:
         """Return the calls counted so far and start over."""
@@ -165,8 +177,14 @@ def make_usage(
     model_name: object = None,
     prompt_chars: object = 0,
     usage_reported: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> TokenUsage:
-    """Build a ``TokenUsage`` from untrusted values, never raising."""
+    """Build a ``TokenUsage`` from untrusted counts, never raising.
+
+    ``extra`` holds optional ``TokenUsage`` fields by name, already of the
+    right types (the handler builds them; :func:`record_token_usage` checks
+    what its caller gave).
+    """
     name: str | None
     if model_name is None or isinstance(model_name, str):
         name = model_name or None
@@ -180,13 +198,15 @@ def make_usage(
         and min(prompt_tokens, completion_tokens, total_tokens, prompt_chars) >= 0
     ):
         # Clean counts, as every provider reports them: skip validation.
+        total = total_tokens or prompt_tokens + completion_tokens
         return build_token_usage(
             prompt_tokens,
             completion_tokens,
-            total_tokens or prompt_tokens + completion_tokens,
+            total,
             name,
             prompt_chars,
             usage_reported,
+            extra,
         )
     return TokenUsage(
         prompt_tokens=_count(prompt_tokens, "prompt_tokens"),
@@ -195,56 +215,252 @@ def make_usage(
         model_name=name,
         prompt_chars=_count(prompt_chars, "prompt_chars"),
         usage_reported=usage_reported,
+        **(extra or {}),
     )
 
 
-def record_token_usage(
-    prompt_tokens: int,
-    completion_tokens: int,
-    total_tokens: int,
+_warned_once: set[str] = set()
+
+
+def warn_once(kind: str, message: str, *args: object) -> None:
+    """Log ``message`` as a warning the first time this ``kind`` occurs in
+    the process, never again (a misuse repeated in a loop is one warning)."""
+    if kind in _warned_once:
+        return
+    _warned_once.add(kind)
+    warn_failure(kind, message, *args)
+
+
+# -- record_token_usage: the original pipeline's calls, unchanged ------------
+
+_POSITIONAL = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "model_name",
+    "routing_reason",
+    "cached_tokens",
+)
+_COUNT_KEYWORDS = (
+    "cached_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+)
+_SPLIT_KEYWORDS = ("cache_creation_5m_tokens", "cache_creation_1h_tokens")
+_TEXT_KEYWORDS = ("routing_reason", "provider", "run_id", "error_type")
+_KEYWORDS = frozenset(
+    _POSITIONAL
+    + _COUNT_KEYWORDS
+    + _SPLIT_KEYWORDS
+    + _TEXT_KEYWORDS
+    + ("prompt_chars", "usage_reported", "token_details", "status")
+    + ("started_at", "ended_at")
+)
+_STATUSES = frozenset({"success", "error", "aborted"})
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    return str(value)
+
+
+def _bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments by name, as ``record_token_usage`` documents them;
+    anything else is one warning per kind of misuse, never an error."""
+    values = dict(zip(_POSITIONAL, args, strict=False))
+    if len(args) > len(_POSITIONAL):
+        warn_once(
+            "record_token_usage:positional",
+            "record_token_usage: %d positional arguments given, at most %d are"
+            " read (prompt_tokens, completion_tokens, total_tokens, model_name,"
+            " routing_reason, cached_tokens); the rest are ignored and the call"
+            " is recorded",
+            len(args),
+            len(_POSITIONAL),
+        )
+    for key, value in kwargs.items():
+        if key not in _KEYWORDS:
+            warn_once(
+                "record_token_usage:keyword:" + key,
+                "record_token_usage: unknown keyword %r ignored; the call is recorded",
+                key,
+            )
+            continue
+        if key in values:
+            warn_once(
+                "record_token_usage:twice:" + key,
+                "record_token_usage: %s given by position and by keyword; the"
+                " keyword is used",
+                key,
+            )
+        values[key] = value
+    return values
+
+
+def _optional_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The optional ``TokenUsage`` fields among the caller's values, checked."""
+    extra: dict[str, Any] = {}
+    for key in _COUNT_KEYWORDS:
+        if key in values:
+            count = _count(values[key], key)
+            if count:
+                extra[key] = count
+    for key in _SPLIT_KEYWORDS:
+        if values.get(key) is not None:
+            extra[key] = _count(values[key], key)
+    for key in _TEXT_KEYWORDS:
+        if key in values:
+            text = _text(values[key])
+            if text is not None:
+                extra[key] = text
+    if "status" in values:
+        status = values["status"]
+        if status in _STATUSES:
+            extra["status"] = status
+        else:
+            warn_once(
+                "record_token_usage:status",
+                "record_token_usage: status=%r is not one of success, error,"
+                " aborted; recorded as success",
+                status,
+            )
+    for key in ("started_at", "ended_at"):
+        moment = values.get(key)
+        if isinstance(moment, datetime):
+            extra[key] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        elif moment is not None:
+            warn_once(
+                "record_token_usage:" + key,
+                "record_token_usage: %s=%r is not a datetime; ignored",
+                key,
+                moment,
+            )
+    details = values.get("token_details")
+    if isinstance(details, Mapping):
+        checked = {str(k): _count(v, "token_details") for k, v in details.items()}
+        if checked:
+            extra["token_details"] = checked
+    elif details is not None:
+        warn_once(
+            "record_token_usage:token_details",
+            "record_token_usage: token_details=%r is not a mapping; ignored",
+            details,
+        )
+    return extra
+
+
+def _record_signature(
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    total_tokens: int = 0,
     model_name: str | None = None,
+    routing_reason: str | None = None,
+    cached_tokens: int = 0,
     *,
     prompt_chars: int = 0,
     run_id: str | None = None,
     usage_reported: bool = True,
+    cache_creation_tokens: int = 0,
+    cache_creation_5m_tokens: int | None = None,
+    cache_creation_1h_tokens: int | None = None,
+    reasoning_tokens: int = 0,
+    token_details: Mapping[str, int] | None = None,
+    provider: str | None = None,
+    status: str = "success",
+    error_type: str | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
 ) -> None:
+    """The documented signature of :func:`record_token_usage` (for type
+    checkers, ``help()`` and ``inspect.signature``)."""
+
+
+def _record_token_usage(*args: Any, **kwargs: Any) -> None:
     """Count one LLM call against the node running in this context.
 
-    Never raises: ``None``, negative or non-numeric counts are counted as 0
-    (with a warning); outside any node the call is dropped.
+    Never raises, whatever it is given. Call shapes (all recorded):
+
+    * ``record_token_usage(120, 30, 150)`` and
+      ``record_token_usage(120, 30, 150, "gpt-4o-mini")`` (positional model);
+    * the editorial pipeline's calls, unchanged:
+      ``record_token_usage(prompt_tokens=..., completion_tokens=...,
+      total_tokens=..., model_name=..., routing_reason=...,
+      cached_tokens=...)``, also positionally in that order;
+    * any of the keywords below.
+
+    Misuse is one warning per kind and process, and the call is still
+    recorded: an unknown keyword or a positional argument past the sixth is
+    ignored; a value given by position and by keyword takes the keyword;
+    ``None``, negative or non-numeric counts count as 0. Outside any node
+    (no ``reset_token_collector()`` in this context, no wrapped node running)
+    the call is dropped with a debug log.
 
     Args:
-        prompt_tokens: input tokens the provider reported.
-        completion_tokens: output tokens the provider reported.
+        prompt_tokens: input tokens the provider reported (cached ones
+            included).
+        completion_tokens: output tokens (reasoning included).
         total_tokens: total tokens; 0 means prompt + completion.
         model_name: the model that served the call, if known.
+        routing_reason: why this model was chosen (the pipeline's router).
+        cached_tokens: of ``prompt_tokens``, those read from a cache.
         prompt_chars: characters of prompt text sent.
         run_id: the LLM call's run id; a second record with the same id in
             the same node is ignored.
         usage_reported: ``False`` for a call whose provider reported no usage.
+        cache_creation_tokens: of ``prompt_tokens``, those written to a cache.
+        cache_creation_5m_tokens: of those, written for 5 minutes.
+        cache_creation_1h_tokens: of those, written for 1 hour.
+        reasoning_tokens: of ``completion_tokens``, those spent reasoning.
+        token_details: other counts by name (``{"input_audio": 12}``).
+        provider: who served the call (``openai``, ``anthropic``, ...).
+        status: ``success``, ``error`` or ``aborted``.
+        error_type: the exception's class name for a failed call.
+        started_at: when the call started.
+        ended_at: when it ended.
 
     Example:
         >>> reset_token_collector()
         >>> record_token_usage(100, 20, 120, "claude-sonnet-4-5", prompt_chars=412)
-        >>> harvest_tokens()[0].prompt_chars
-        412
+        >>> record_token_usage(prompt_tokens=900, completion_tokens=80,
+        ...     total_tokens=980, model_name="gemini-2.5-flash",
+        ...     routing_reason="long context", cached_tokens=600)
+        >>> [(u.prompt_chars, u.cached_tokens) for u in harvest_tokens()]
+        [(412, 0), (0, 600)]
     """
     with guard("record_token_usage"):
+        values = _bind(args, kwargs) if len(args) != 3 or kwargs else None
         collector = _current.get()
         if collector is None:
             _debug("record_token_usage outside any node: dropped")
             return
+        if values is None:  # the plain (prompt, completion, total) call
+            collector.add(make_usage(*args))
+            return
+        run_id = _text(values.get("run_id"))
         collector.add(
             make_usage(
-                prompt_tokens,
-                completion_tokens,
-                total_tokens,
-                model_name,
-                prompt_chars,
-                usage_reported,
+                values.get("prompt_tokens", 0),
+                values.get("completion_tokens", 0),
+                values.get("total_tokens", 0),
+                values.get("model_name"),
+                values.get("prompt_chars", 0),
+                bool(values.get("usage_reported", True)),
+                _optional_fields(values),
             ),
             run_id,
         )
+
+
+_record_token_usage.__name__ = _record_token_usage.__qualname__ = "record_token_usage"
+_record_token_usage.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    _record_signature
+)
+
+if TYPE_CHECKING:
+    record_token_usage = _record_signature
+else:
+    record_token_usage = _record_token_usage
 
 
 def harvest_tokens() -> list[TokenUsage]:

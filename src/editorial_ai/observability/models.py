@@ -165,7 +165,6 @@ class NodeRunHead(BaseModel):
         usages = self.token_usage
         return sum([u.total_tokens for u in usages]) if usages else 0
 
-
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_cached_tokens(self) -> int:
@@ -358,21 +357,6 @@ def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
 _USAGE_FIELDS_SET = set(TokenUsage.model_fields)
 
 
-_USAGE_DEFAULTS: dict[str, Any] = {
-    name: info.default
-    for name, info in TokenUsage.model_fields.items()
-    if name
-    not in (
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "model_name",
-        "prompt_chars",
-        "usage_reported",
-    )
-}
-
-
 def build_token_usage(
     prompt_tokens: int,
     completion_tokens: int,
@@ -380,13 +364,14 @@ def build_token_usage(
     model_name: str | None,
     prompt_chars: int,
     usage_reported: bool,
-    **extra: Any,
+    extra: dict[str, Any] | None = None,
 ) -> TokenUsage:
     """A ``TokenUsage`` from checked values (non-negative ints, UTC times),
     unvalidated: the callback handler's path, once per LLM call. ``extra``
     holds optional fields by name; the rest take their defaults."""
     usage = TokenUsage.__new__(TokenUsage)
-    _set = object.__setattr__
+    # Every field, literally: building this dict is cheaper than copying and
+    # updating a template of defaults.
     fields = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -394,10 +379,23 @@ def build_token_usage(
         "model_name": model_name,
         "prompt_chars": prompt_chars,
         "usage_reported": usage_reported,
-        **_USAGE_DEFAULTS,
+        "cached_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cache_creation_5m_tokens": None,
+        "cache_creation_1h_tokens": None,
+        "reasoning_tokens": 0,
+        "token_details": None,
+        "provider": None,
+        "run_id": None,
+        "started_at": None,
+        "ended_at": None,
+        "status": "success",
+        "error_type": None,
+        "routing_reason": None,
     }
     if extra:
         fields.update(extra)
+    _set = object.__setattr__
     _set(usage, "__dict__", fields)
     _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
     _set(usage, "__pydantic_extra__", None)
