@@ -103,7 +103,6 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
         ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
         ("eu.anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku"),
         ("claude-3-5-sonnet-latest", "claude-3-5-sonnet"),
-        ("gemini-2.5-flash-preview-05-20", "gemini-2.5-flash"),
         ("claude-haiku-4-5@20251001", "claude-haiku-4-5"),
         ("gpt-5-codex", "gpt-5"),
     ],
