@@ -62,6 +62,22 @@ def _cost(usd: float | None) -> str:
     return "$%.4f" % usd
 
 
+def _calls_unknown(calls: int) -> str:
+    return " + %d call%s unknown" % (calls, "" if calls == 1 else "s") if calls else ""
+
+
+def _tokens(total: int, unreported_calls: int) -> str:
+    """A token total, saying how many calls it misses (usage not reported)."""
+    return format(total, ",") + _calls_unknown(unreported_calls)
+
+
+def _priced(usd: float | None, unpriced_calls: int) -> str:
+    """A cost, saying how many calls it misses (could not be priced)."""
+    if usd is None or not unpriced_calls:
+        return _cost(usd)
+    return _cost(usd) + _calls_unknown(unpriced_calls)
+
+
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -105,8 +121,8 @@ def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
                 summary.status,
                 str(summary.node_count),
                 _duration(summary.wall_time_ms),
-                format(summary.total_tokens, ","),
-                _cost(summary.estimated_cost_usd),
+                _tokens(summary.total_tokens, summary.unreported_calls),
+                _priced(summary.estimated_cost_usd, summary.unpriced_calls),
                 _when(summary.started_at),
             ]
         )
@@ -124,10 +140,10 @@ def _summary_line(summary: PipelineRunSummary) -> str:
         summary.status,
         summary.node_count,
         _duration(summary.wall_time_ms),
-        format(summary.total_tokens, ","),
+        _tokens(summary.total_tokens, summary.unreported_calls),
         format(summary.total_prompt_tokens, ","),
         format(summary.total_completion_tokens, ","),
-        _cost(summary.estimated_cost_usd),
+        _priced(summary.estimated_cost_usd, summary.unpriced_calls),
         unpriced,
     )
 
@@ -137,8 +153,7 @@ def _run_row(run: NodeRunView, start: datetime | None) -> list[str]:
         (run.started_at - start).total_seconds() * 1000 if start is not None else None
     )
     models = sorted({u.model_name or "?" for u in run.token_usage})
-    unknown = any(not u.usage_reported for u in run.token_usage)
-    tokens = format(run.total_tokens, ",") + ("+?" if unknown else "")
+    tokens = _tokens(run.total_tokens, run.unreported_calls)
     attempt = run.attempt or 1
     return [
         str(run.index),
@@ -149,7 +164,7 @@ def _run_row(run: NodeRunView, start: datetime | None) -> list[str]:
         "+" + _duration(offset),
         _duration(run.duration_ms),
         tokens,
-        _cost(run.estimated_cost_usd),
+        _priced(run.estimated_cost_usd, run.unpriced_calls),
         ",".join(models) or "-",
     ]
 

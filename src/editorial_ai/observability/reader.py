@@ -57,6 +57,8 @@ class NodeRunView(NodeRunLog):
 
     index: int
     estimated_cost_usd: float | None = None
+    unpriced_calls: int = 0
+    """Calls the cost misses (unknown model or rate, usage not reported)."""
 
 
 class ThreadLogs(BaseModel):
@@ -449,10 +451,12 @@ def thread_index(
 
 def _view(index: int, record: NodeRunHead, table: PriceTable) -> NodeRunView:
     fields = dict(record.__dict__)
+    cost = node_run_cost(record, table)
     return NodeRunView.model_construct(
         **fields,
         index=index,
-        estimated_cost_usd=node_run_cost(record, table).estimated_cost_usd,
+        estimated_cost_usd=cost.estimated_cost_usd,
+        unpriced_calls=cost.unpriced_calls,
     )
 
 

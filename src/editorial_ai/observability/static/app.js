@@ -95,6 +95,12 @@ function formatTokens(count) {
   return Number(count || 0).toLocaleString("en-US");
 }
 
+// A total that misses calls says so: "2,306 + 1 call unknown".
+function withUnknown(text, calls) {
+  if (!calls || text === "—") return text;
+  return text + " + " + calls + (calls === 1 ? " call" : " calls") + " unknown";
+}
+
 function formatCost(usd) {
   if (usd === null || usd === undefined) return "—";
   if (usd === 0) return "$0";
@@ -175,8 +181,8 @@ async function showList() {
       el("td", {}, badge(summary.status)),
       cell(summary.node_count, true),
       cell(formatMs(summary.wall_time_ms), true),
-      cell(formatTokens(summary.total_tokens), true),
-      cell(formatCost(summary.estimated_cost_usd), true),
+      cell(withUnknown(formatTokens(summary.total_tokens), summary.unreported_calls), true),
+      cell(withUnknown(formatCost(summary.estimated_cost_usd), summary.unpriced_calls), true),
       el("td", { title: summary.started_at || "" }, formatWhen(summary.started_at)),
     );
     row.dataset.threadId = summary.thread_id;
@@ -232,14 +238,14 @@ function renderSummary(data) {
     ["Time in nodes", formatMs(summary.total_duration_ms)],
     [
       "Tokens",
-      formatTokens(summary.total_tokens) +
+      withUnknown(formatTokens(summary.total_tokens), summary.unreported_calls) +
         " (" +
         formatTokens(summary.total_prompt_tokens) +
         " in / " +
         formatTokens(summary.total_completion_tokens) +
         " out)",
     ],
-    ["Cost", formatCost(summary.estimated_cost_usd)],
+    ["Cost", withUnknown(formatCost(summary.estimated_cost_usd), summary.unpriced_calls)],
     ["Started", summary.started_at ? new Date(summary.started_at).toLocaleString() : "—"],
   ]);
 }
@@ -324,14 +330,15 @@ function renderNodeTable(runs) {
   for (const run of runs) {
     let node = nodes.get(run.node_name);
     if (!node) {
-      node = { runs: 0, ms: 0, tokens: 0, cost: 0, unpriced: false, errors: 0, latest: run };
+      node = { runs: 0, ms: 0, tokens: 0, unreported: 0, cost: 0, unpriced: 0, errors: 0, latest: run };
       nodes.set(run.node_name, node);
     }
     node.runs += 1;
     node.ms += run.duration_ms;
     node.tokens += run.total_tokens;
-    if (run.estimated_cost_usd === null) node.unpriced = true;
-    else node.cost += run.estimated_cost_usd;
+    node.unreported += run.unreported_calls || 0;
+    node.unpriced += run.unpriced_calls || 0;
+    if (run.estimated_cost_usd !== null) node.cost += run.estimated_cost_usd;
     if (run.status === "error") node.errors += 1;
     node.latest = run; // runs come oldest first
   }
@@ -344,8 +351,13 @@ function renderNodeTable(runs) {
       el("td", { class: "node-name" }, name),
       cell(node.runs, true),
       cell(formatMs(node.ms), true),
-      cell(formatTokens(node.tokens), true),
-      cell(node.unpriced && node.cost === 0 ? "—" : formatCost(node.cost), true),
+      cell(withUnknown(formatTokens(node.tokens), node.unreported), true),
+      cell(
+        node.unpriced && node.cost === 0
+          ? "—"
+          : withUnknown(formatCost(node.cost), node.unpriced),
+        true,
+      ),
       el("td", { class: node.errors ? "num has-errors" : "num" }, String(node.errors)),
       el("td", {}, badge(node.latest.status)),
     );
@@ -383,9 +395,14 @@ async function showRun(index) {
     ["Duration", formatMs(run.duration_ms)],
     ["Step", run.step === null ? "—" : String(run.step)],
     ["Attempt", run.attempt === null ? "—" : String(run.attempt)],
-    ["Tokens", formatTokens(run.total_tokens)],
+    ["Tokens", withUnknown(formatTokens(run.total_tokens), run.unreported_calls)],
     ["Models", models.length ? models.join(", ") : "—"],
-    ["Cost", formatCost(run.estimated_cost_usd)],
+    [
+      "Cost",
+      run.estimated_cost_usd === null
+        ? formatCost(null)
+        : withUnknown(formatCost(run.estimated_cost_usd), run.unpriced_calls),
+    ],
   ]);
   const failed = Boolean(run.error_type || run.error_message);
   document.getElementById("run-error").hidden = !failed;
