@@ -4,10 +4,10 @@ The real client libraries (``openai``, ``anthropic``, ``google-genai``, under
 langchain-openai, langchain-anthropic and langchain-google-genai) talk to it
 over HTTP on 127.0.0.1. A test queues the answers it wants, in order; each
 request takes the next one queued for its scenario (the ``X-Scenario``
-header the test's client sends), so parallel nodes get their own answers. An answer is a JSON body, or a server-sent event
-stream sent in HTTP/1.1 chunks that can be cut off before its end (the
-connection closes without the last chunk: a dropped stream, which the client
-sees as an error).
+header the test's client sends), so parallel nodes get their own answers. An
+answer is a JSON body, or a server-sent event stream sent in HTTP/1.1 chunks
+that can be cut off before its end (the connection closes without the last
+chunk: a dropped stream, which the client sees as an error).
 """
 
 from __future__ import annotations
