@@ -85,8 +85,10 @@ def main() -> None:
             samples[name].append(_time(handler, args.calls))
     handler_us = statistics.median(samples["handler"])
     noop_us = statistics.median(samples["no-op"])
-    print("handler %.2f us/call, no-op %.2f us/call, capture %.2f us/call"
-          % (handler_us, noop_us, handler_us - noop_us))
+    print(
+        "handler %.2f us/call, no-op %.2f us/call, capture %.2f us/call"
+        % (handler_us, noop_us, handler_us - noop_us)
+    )
 
 
 if __name__ == "__main__":
