@@ -46,7 +46,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
 from ._internal import guard, report
-from ._usage import Counts, from_provider_usage, from_usage_metadata
+from ._usage import Counts, details_fields, from_provider_usage
 from .collector import (
     _MAX_ROOTS,
     TokenCollector,
@@ -57,6 +57,7 @@ from .collector import (
     note_chain_start,
     warn_once,
 )
+from .models import CallStatus, build_call_usage
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
 
@@ -315,47 +316,59 @@ def _record(
     """One call, one ``TokenUsage``, into its node's collector."""
     counts: Counts | None = None
     model_name: str | None = None
-    message_ids: list[str] = []
+    message_ids: list[str] | None = None
     if response is not None:
         counts, model_name, message_ids = _read_usage(response)
-    collector = pending.collector
-    if message_ids:
-        collector.note_messages(message_ids)
     run = str(run_id)
-    extra: dict[str, Any] = {
-        "run_id": run,
-        "started_at": pending.started_at,
-        "ended_at": _now(UTC),
-    }
-    if pending.provider is not None:
-        extra["provider"] = pending.provider
+    status: CallStatus = "success"
+    error_type = None
     if error is not None:
-        extra["status"] = "aborted" if isinstance(error, _ABORTS) else "error"
-        extra["error_type"] = type(error).__name__
+        status = "aborted" if isinstance(error, _ABORTS) else "error"
+        error_type = type(error).__name__
+    model = model_name or pending.model_name
     if counts is None:
-        usage = make_usage(
-            0,
-            0,
-            0,
-            model_name or pending.model_name,
-            pending.prompt_chars,
-            False,
-            extra,
-        )
+        prompt = completion = total = 0
+        details = None
     else:
         prompt, completion, total, details = counts
-        if details:
-            extra.update(details)
-        usage = make_usage(
+    if (
+        type(prompt) is int
+        and type(completion) is int
+        and type(total) is int
+        and prompt >= 0
+        and completion >= 0
+        and total >= 0
+    ):
+        # Clean counts, as every provider reports them: skip validation.
+        usage = build_call_usage(
             prompt,
             completion,
-            total,
-            model_name or pending.model_name,
+            total or prompt + completion,
+            model,
             pending.prompt_chars,
-            True,
-            extra,
+            counts is not None,
+            details,
+            pending.provider,
+            run,
+            pending.started_at,
+            _now(UTC),
+            status,
+            error_type,
         )
-    collector.add(usage, run)
+    else:
+        extra: dict[str, Any] = dict(details or ())
+        extra.update(
+            provider=pending.provider,
+            run_id=run,
+            started_at=pending.started_at,
+            ended_at=_now(UTC),
+            status=status,
+            error_type=error_type,
+        )
+        usage = make_usage(
+            prompt, completion, total, model, pending.prompt_chars, True, extra
+        )
+    pending.collector.add(usage, run, message_ids)
 
 
 def _read_usage(response: LLMResult) -> tuple[Counts | None, str | None, list[str]]:
@@ -376,7 +389,15 @@ def _read_usage(response: LLMResult) -> tuple[Counts | None, str | None, list[st
             if usage is None and found:
                 # One call, one usage: providers that return several
                 # generations (n > 1) attach the call's usage to each.
-                usage = from_usage_metadata(found)
+                # (``from_usage_metadata``, inlined: once per call.)
+                inputs = found.get("input_token_details")
+                outputs = found.get("output_token_details")
+                usage = (
+                    found.get("input_tokens"),
+                    found.get("output_tokens"),
+                    found.get("total_tokens"),
+                    details_fields(inputs, outputs) if inputs or outputs else None,
+                )
     output = response.llm_output
     if isinstance(output, Mapping):
         model_name = model_name or _model_from(output)

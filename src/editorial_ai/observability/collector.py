@@ -48,14 +48,27 @@ class TokenCollector:
     """The collector of the wrapped node this one runs inside (a subgraph's
     node inside the node that invoked the subgraph), if any."""
 
-    def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
-        """Add one call; ``False`` if a call with this ``run_id`` was counted."""
+    def add(
+        self,
+        usage: TokenUsage,
+        run_id: str | None = None,
+        message_ids: list[str] | None = None,
+    ) -> bool:
+        """Add one call; ``False`` if a call with this ``run_id`` was counted.
+
+        ``message_ids``: the AI messages the call returned, noted as counted
+        (:meth:`note_messages`) under the same lock.
+        """
         if run_id is None:
             self.usages.append(usage)
+            if message_ids:
+                self.note_messages(message_ids)
             return True
         # One lock for all collectors: only LLM calls take it, a node run
         # does not (a lock per collector cost every node run its creation).
         with _dedupe_lock:
+            if message_ids:
+                self._note(message_ids)
             seen = self.seen_run_ids
             if seen is None:
                 seen = self.seen_run_ids = set()
@@ -71,12 +84,15 @@ class TokenCollector:
         is not counted again by an enclosing node's fallback."""
         if message_ids:
             with _dedupe_lock:
-                collector: TokenCollector | None = self
-                while collector is not None:
-                    if collector.seen_message_ids is None:
-                        collector.seen_message_ids = set()
-                    collector.seen_message_ids.update(message_ids)
-                    collector = collector.parent
+                self._note(message_ids)
+
+    def _note(self, message_ids: list[str]) -> None:
+        collector: TokenCollector | None = self
+        while collector is not None:
+            if collector.seen_message_ids is None:
+                collector.seen_message_ids = set()
+            collector.seen_message_ids.update(message_ids)
+            collector = collector.parent
 
     def harvest(self) -> list[TokenUsage]:
         """Return the calls counted so far and start over."""

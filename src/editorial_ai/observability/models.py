@@ -453,3 +453,53 @@ def build_token_usage(
     _set(usage, "__pydantic_extra__", None)
     _set(usage, "__pydantic_private__", None)
     return usage
+
+
+def build_call_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    total_tokens: int,
+    model_name: str | None,
+    prompt_chars: int,
+    usage_reported: bool,
+    details: dict[str, Any] | None,
+    provider: str | None,
+    run_id: str,
+    started_at: datetime,
+    ended_at: datetime,
+    status: CallStatus,
+    error_type: str | None,
+) -> TokenUsage:
+    """:func:`build_token_usage` for the callback handler's end of a call,
+    with every field it knows given at once (one dict built, none merged).
+    ``details`` holds the cache, reasoning and other counts by field name."""
+    usage = TokenUsage.__new__(TokenUsage)
+    fields = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": total_tokens,
+        "model_name": model_name,
+        "prompt_chars": prompt_chars,
+        "usage_reported": usage_reported,
+        "cached_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cache_creation_5m_tokens": None,
+        "cache_creation_1h_tokens": None,
+        "reasoning_tokens": 0,
+        "token_details": None,
+        "provider": provider,
+        "run_id": run_id,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "status": status,
+        "error_type": error_type,
+        "routing_reason": None,
+    }
+    if details:
+        fields.update(details)
+    _set = object.__setattr__
+    _set(usage, "__dict__", fields)
+    _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
+    _set(usage, "__pydantic_extra__", None)
+    _set(usage, "__pydantic_private__", None)
+    return usage
