@@ -102,16 +102,19 @@ class ProviderServer:
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                for index, (name, data) in enumerate(answer.events or []):
-                    if answer.cut_after is not None and index >= answer.cut_after:
-                        # No terminating chunk: the body is incomplete.
-                        self.close_connection = True
-                        return
+                events = answer.events or []
+                if answer.cut_after is not None:
+                    events = events[: answer.cut_after]
+                for name, data in events:
                     text = data if isinstance(data, str) else json.dumps(data)
                     event = ("event: %s\n" % name if name else "") + "data: %s\n\n" % (
                         text
                     )
                     self._chunk(event.encode())
+                if answer.cut_after is not None:
+                    # No terminating chunk: the body is incomplete.
+                    self.close_connection = True
+                    return
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
