@@ -45,7 +45,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
-from ._internal import guard, report
+from ._internal import guard, report, warn_once
 from ._usage import Counts, details_fields, from_provider_usage
 from .collector import (
     _MAX_ROOTS,
@@ -55,7 +55,6 @@ from .collector import (
     collector_for_namespace,
     make_usage,
     note_chain_start,
-    warn_once,
 )
 from .models import CallStatus, build_call_usage
 

@@ -24,10 +24,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._internal import guard, warn_failure
+from ._internal import guard, warn_failure, warn_once
 from .models import TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
+
+
+def _warn_no_model() -> None:
+    warn_once(
+        "usage:no-model-name",
+        "an LLM call was recorded without a model name, so its cost is unknown "
+        "('?'). The name is read from the response (response_metadata "
+        "model_name/model), the ls_model_name metadata LangChain chat models "
+        "set, or record_token_usage(model_name=...). (Said once per process.)",
+    )
 
 
 _dedupe_lock = threading.Lock()
@@ -59,6 +69,8 @@ class TokenCollector:
         ``message_ids``: the AI messages the call returned, noted as counted
         (:meth:`note_messages`) under the same lock.
         """
+        if usage.model_name is None:
+            _warn_no_model()
         if run_id is None:
             self.usages.append(usage)
             if message_ids:
@@ -233,18 +245,6 @@ def make_usage(
         usage_reported=usage_reported,
         **(extra or {}),
     )
-
-
-_warned_once: set[str] = set()
-
-
-def warn_once(kind: str, message: str, *args: object) -> None:
-    """Log ``message`` as a warning the first time this ``kind`` occurs in
-    the process, never again (a misuse repeated in a loop is one warning)."""
-    if kind in _warned_once:
-        return
-    _warned_once.add(kind)
-    warn_failure(kind, message, *args)
 
 
 # -- record_token_usage: the original pipeline's calls, unchanged ------------

@@ -225,6 +225,10 @@ class NodeRunLog(NodeRunHead):
     """The update the node returned (snapshot); ``None`` unless success."""
     interrupt_value: Any = None
     """For ``interrupted``: the value passed to ``interrupt()`` (snapshotted)."""
+    resume_values: list[Any] | None = None
+    """For a run that resumed after ``interrupt()``: the values it was resumed
+    with (``Command(resume=...)``), in the order of ``resumed_interrupt_ids``
+    (snapshotted)."""
 
 
 class ThreadPrice(Protocol):
@@ -316,8 +320,9 @@ class PipelineRunSummary(BaseModel):
               is the one that started last (ties: the later in ``logs``).
               ``failed`` when any node's latest run is an error, so a node that
               failed and then succeeded on retry does not fail the thread;
-              else ``running`` when there are no logs or any node's latest run
-              is ``interrupted`` (waiting to be resumed); else ``completed``.
+              else ``interrupted`` when any node's latest run is
+              ``interrupted`` (waiting for a human to resume it); else
+              ``running`` when there are no logs; else ``completed``.
             * ``estimated_cost_usd`` / ``unpriced_tokens`` / ``unpriced_calls``:
               the thread's calls priced by the pricing module's ``thread_cost``
               with the table of ``load_price_table()`` (set through
@@ -356,7 +361,7 @@ class PipelineRunSummary(BaseModel):
         if "error" in statuses:
             status = "failed"
         elif "interrupted" in statuses:
-            status = "running"
+            status = "interrupted"
         else:
             status = "completed"
         started_at = min(log.started_at for log in logs)
