@@ -482,9 +482,6 @@ def test_a_call_in_an_unwrapped_node_is_one_warning_naming_the_task(
 ) -> None:
     """A graph handler seeing a call in a node that is not wrapped: warned
     once, with the task, and what to do."""
-    from editorial_ai.observability import collector
-
-    collector._warned_once.discard("unattributed:unwrapped-node")
     model = chat_model(*[reply("a", 3, 1) for _ in range(3)])
 
     def bare(state: State) -> dict[str, Any]:

@@ -710,9 +710,6 @@ def test_a_call_no_node_can_claim_is_one_warning_saying_what_to_pass(
 ) -> None:
     """A client-registered call outside any node: one warning per process and
     cause, naming the node's config; nothing is recorded."""
-    from editorial_ai.observability import collector
-
-    collector._warned_once.discard("unattributed:no-node")
     server.answer(
         "loose",
         *[openai_completion(MINI, "Loose.", openai_usage(10, 2)) for _ in range(3)],
