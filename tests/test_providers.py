@@ -498,13 +498,13 @@ def _write_table(label: str, got: dict[str, Recorded]) -> None:
         "",
         "### " + label,
         "",
-        "| node | calls | prompt | completion | cached | cache write | reasoning"
-        " | status | cost recorded | bill by hand |",
+        "| node (expected / recorded) | calls | prompt | completion | cached"
+        " | cache write | reasoning | status | bill by hand | cost recorded |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def pair(want: Any, have: Any) -> str:
-        return str(have) if want == have else "%s (expected %s)" % (have, want)
+        return "%s / %s" % (want, have) + ("" if want == have else " MISMATCH")
 
     def usd(value: float | None) -> str:
         return "unknown" if value is None else "$%.7f" % value
@@ -522,8 +522,8 @@ def _write_table(label: str, got: dict[str, Recorded]) -> None:
                 pair(want.cache_write, have.cache_write),
                 pair(want.reasoning, have.reasoning),
                 "/".join(have.statuses),
-                usd(have.bill_usd),
                 usd(want.bill_usd),
+                usd(have.bill_usd),
             )
         )
     with Path(path).open("a", encoding="utf-8") as out:
