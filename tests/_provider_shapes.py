@@ -127,6 +127,17 @@ def openai_rate_limited() -> Answer:
     )
 
 
+def anthropic_rate_limited() -> Answer:
+    return Answer(
+        status=429,
+        headers={"retry-after-ms": "10", "x-should-retry": "true"},
+        body={
+            "type": "error",
+            "error": {"type": "rate_limit_error", "message": "Rate limited"},
+        },
+    )
+
+
 def anthropic_usage(
     uncached_input: int,
     output: int,
@@ -161,7 +172,12 @@ def anthropic_message(model: str, text: str, usage: dict[str, Any]) -> Answer:
     )
 
 
-def anthropic_stream(model: str, words: list[str], usage: dict[str, Any]) -> Answer:
+def anthropic_stream(
+    model: str,
+    words: list[str],
+    usage: dict[str, Any],
+    cut_after: int | None = None,
+) -> Answer:
     start_usage = dict(usage, output_tokens=1)
     events: list[tuple[str | None, Any]] = [
         (
@@ -212,7 +228,7 @@ def anthropic_stream(model: str, words: list[str], usage: dict[str, Any]) -> Ans
         ),
         ("message_stop", {"type": "message_stop"}),
     ]
-    return Answer(events=events)
+    return Answer(events=events, cut_after=cut_after)
 
 
 def gemini_usage(
@@ -247,8 +263,11 @@ def _gemini_response(
     }
 
 
-def gemini_content(model: str, text: str, usage: dict[str, Any]) -> Answer:
-    return Answer(body=_gemini_response(model, text, usage, True))
+def gemini_content(model: str, text: str, usage: dict[str, Any] | None) -> Answer:
+    body = _gemini_response(model, text, usage or {}, True)
+    if usage is None:
+        del body["usageMetadata"]
+    return Answer(body=body)
 
 
 def gemini_stream(

@@ -43,6 +43,7 @@ from ._proc import require
 from ._provider_server import ProviderServer, provider_server
 from ._provider_shapes import (
     anthropic_message,
+    anthropic_rate_limited,
     anthropic_stream,
     anthropic_usage,
     gemini_content,
@@ -123,6 +124,15 @@ EXPECTED: dict[str, Expect] = {
     ),
     # a preview the table does not list: counted, never priced by guess
     "gemini_preview": Expect(1, 100, 10, 0, 0, 0, None, unpriced=1),
+    # 429 then 200, one call: 20 x 3 + 5 x 15 = 60 + 75
+    "anthropic_retry": Expect(1, 20, 5, 0, 0, 0, 135e-6),
+    # a stream cut before its message_delta (the event with the usage): the
+    # call failed and its usage is unknown
+    "anthropic_stream_dropped": Expect(
+        1, 0, 0, 0, 0, 0, None, statuses=("error",), unreported=1, unpriced=1
+    ),
+    # no usageMetadata in the answer
+    "gemini_no_usage": Expect(1, 0, 0, 0, 0, 0, None, unreported=1, unpriced=1),
 }
 
 
@@ -193,6 +203,16 @@ def queue_answers(server: ProviderServer) -> None:
         "gemini_preview",
         gemini_content(FLASH_PREVIEW, "Preview.", gemini_usage(100, 10)),
     )
+    server.answer(
+        "anthropic_retry",
+        anthropic_rate_limited(),
+        anthropic_message(SONNET, "At last.", anthropic_usage(20, 5)),
+    )
+    server.answer(
+        "anthropic_stream_dropped",
+        anthropic_stream(SONNET, ["Cut", " off"], anthropic_usage(30, 40), cut_after=3),
+    )
+    server.answer("gemini_no_usage", gemini_content(FLASH, "No usage.", None))
 
 
 # -- the clients and the graph ---------------------------------------------------
@@ -329,6 +349,23 @@ def sync_nodes(clients: Clients) -> dict[str, Callable[..., Any]]:
         answer = clients.gemini("gemini_preview", FLASH_PREVIEW).invoke(state["topic"])
         return {"notes": [answer.text]}
 
+    def anthropic_retry(state: State) -> State:
+        answer = clients.anthropic("anthropic_retry").invoke(state["topic"])
+        return {"notes": [answer.text]}
+
+    def anthropic_stream_dropped(state: State) -> State:
+        model = clients.anthropic("anthropic_stream_dropped")
+        try:
+            for _ in model.stream(state["topic"]):
+                pass
+        except Exception:
+            return {"notes": ["fallback"]}
+        raise AssertionError("the stream was expected to drop")
+
+    def gemini_no_usage(state: State) -> State:
+        answer = clients.gemini("gemini_no_usage").invoke(state["topic"])
+        return {"notes": [answer.text]}
+
     return {fn.__name__: fn for fn in locals().values() if callable(fn)}
 
 
@@ -410,6 +447,23 @@ def async_nodes(clients: Clients) -> dict[str, Callable[..., Any]]:
         )
         return {"notes": [answer.text]}
 
+    async def anthropic_retry(state: State) -> State:
+        answer = await clients.anthropic("anthropic_retry").ainvoke(state["topic"])
+        return {"notes": [answer.text]}
+
+    async def anthropic_stream_dropped(state: State) -> State:
+        model = clients.anthropic("anthropic_stream_dropped")
+        try:
+            async for _ in model.astream(state["topic"]):
+                pass
+        except Exception:
+            return {"notes": ["fallback"]}
+        raise AssertionError("the stream was expected to drop")
+
+    async def gemini_no_usage(state: State) -> State:
+        answer = await clients.gemini("gemini_no_usage").ainvoke(state["topic"])
+        return {"notes": [answer.text]}
+
     return {fn.__name__: fn for fn in locals().values() if callable(fn)}
 
 
@@ -481,7 +535,8 @@ def check(thread_id: str, label: str) -> None:
             assert round(have.bill_usd, 2) == round(want.bill_usd, 2)
     summary = PipelineRunSummary.from_logs(thread_id, read_node_logs(thread_id))
     assert summary.llm_calls == sum(e.calls for e in EXPECTED.values())
-    assert summary.unreported_calls == 1 and summary.unpriced_calls == 2
+    assert summary.unreported_calls == sum(e.unreported for e in EXPECTED.values())
+    assert summary.unpriced_calls == sum(e.unpriced for e in EXPECTED.values())
     assert summary.total_cached_tokens == 1024 + 1800 + 3000
     assert summary.total_cache_creation_tokens == 2000
     assert summary.total_reasoning_tokens == 512 + 300
@@ -553,6 +608,7 @@ def test_every_scenario_recorded_exactly_sync(
     graph.invoke({"topic": "AI"}, {**config, "configurable": {"thread_id": thread}})
     check(thread, "sync, handler on the " + registration)
     assert len(server.requests_of("openai_retry")) == 2  # 429, then 200
+    assert len(server.requests_of("anthropic_retry")) == 2
 
 
 @pytest.mark.parametrize("registration", REGISTRATIONS)
@@ -571,6 +627,7 @@ def test_every_scenario_recorded_exactly_async(
     )
     check(thread, "async, handler on the " + registration)
     assert len(server.requests_of("openai_retry")) == 2
+    assert len(server.requests_of("anthropic_retry")) == 2
 
 
 # -- failed, aborted, nested, unattributed ---------------------------------------
