@@ -18,6 +18,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from editorial_ai.observability import (
     TokenUsage,
@@ -279,3 +281,68 @@ def test_the_signature_says_the_supported_parameters() -> None:
     ]
     assert record_token_usage.__name__ == "record_token_usage"
     assert "routing_reason" in (record_token_usage.__doc__ or "")
+
+
+class Unprintable:
+    """A value whose ``str`` and ``repr`` raise."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.binary(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.datetimes(),
+    st.builds(object),
+    st.builds(Unprintable),
+)
+_KEYWORDS = st.dictionaries(
+    st.sampled_from(
+        [
+            "prompt_tokens", "completion_tokens", "total_tokens", "model_name",
+            "routing_reason", "cached_tokens", "prompt_chars", "run_id",
+            "usage_reported", "cache_creation_tokens", "cache_creation_5m_tokens",
+            "cache_creation_1h_tokens", "reasoning_tokens", "token_details",
+            "provider", "status", "error_type", "started_at", "ended_at",
+            "temperature", "model",
+        ]
+    ),
+    _VALUES,
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=st.lists(_VALUES, max_size=8), kwargs=_KEYWORDS)
+def test_no_arguments_make_it_raise(args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Whatever it is given, it returns None, and what it records is a valid
+    record (strict JSON, reads back)."""
+
+    def call() -> None:
+        assert _record(*args, **kwargs) is None
+
+    failures: list[str] = []
+
+    class Failures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if " failed: " in record.getMessage():
+                failures.append(record.getMessage())
+
+    logger = logging.getLogger("editorial_ai.observability")
+    handler = Failures()
+    logger.addHandler(handler)
+    try:
+        (usage,) = recorded(call)  # recorded, not dropped by a failure
+    finally:
+        logger.removeHandler(handler)
+    assert failures == []
+    assert TokenUsage.model_validate_json(usage.model_dump_json()) == usage

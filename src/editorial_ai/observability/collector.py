@@ -213,11 +213,7 @@ def make_usage(
     right types (the handler builds them; :func:`record_token_usage` checks
     what its caller gave).
     """
-    name: str | None
-    if model_name is None or isinstance(model_name, str):
-        name = model_name or None
-    else:
-        name = str(model_name)
+    name = _text(model_name)
     if (
         type(prompt_tokens) is int
         and type(completion_tokens) is int
@@ -278,7 +274,10 @@ _STATUSES = frozenset({"success", "error", "aborted"})
 def _text(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
-    return str(value)
+    try:
+        return str(value)
+    except Exception:  # an object whose __str__ fails still leaves a name
+        return type(value).__name__
 
 
 def _bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -332,7 +331,7 @@ def _optional_fields(values: dict[str, Any]) -> dict[str, Any]:
                 extra[key] = text
     if "status" in values:
         status = values["status"]
-        if status in _STATUSES:
+        if isinstance(status, str) and status in _STATUSES:
             extra["status"] = status
         else:
             warn_once(
@@ -354,7 +353,10 @@ def _optional_fields(values: dict[str, Any]) -> dict[str, Any]:
             )
     details = values.get("token_details")
     if isinstance(details, Mapping):
-        checked = {str(k): _count(v, "token_details") for k, v in details.items()}
+        checked = {
+            _text(key) or "": _count(value, "token_details")
+            for key, value in details.items()
+        }
         if checked:
             extra["token_details"] = checked
     elif details is not None:
