@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import threading
-from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._internal import guard, warn_failure, warn_once
+from ._internal import guard, warn_once
+from ._record_args import bind, count, optional_fields, record_signature, text
 from .models import TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
@@ -167,37 +165,6 @@ def reset_token_collector() -> None:
     _current.set(TokenCollector())
 
 
-def _count(value: object, name: str) -> int:
-    if value is None:
-        return 0
-    number: int
-    if isinstance(value, bool):
-        number = int(value)
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and math.isfinite(value):
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        warn_failure(
-            "record_token_usage:" + name,
-            "record_token_usage: %s=%r is not a token count; counted as 0",
-            name,
-            value,
-        )
-        return 0
-    if number < 0:
-        warn_failure(
-            "record_token_usage:" + name,
-            "record_token_usage: %s=%r is negative; counted as 0",
-            name,
-            value,
-        )
-        return 0
-    return number
-
-
 def make_usage(
     prompt_tokens: object,
     completion_tokens: object,
@@ -213,7 +180,7 @@ def make_usage(
     right types (the handler builds them; :func:`record_token_usage` checks
     what its caller gave).
     """
-    name = _text(model_name)
+    name = text(model_name)
     if (
         type(prompt_tokens) is int
         and type(completion_tokens) is int
@@ -233,165 +200,17 @@ def make_usage(
             extra,
         )
     return TokenUsage(
-        prompt_tokens=_count(prompt_tokens, "prompt_tokens"),
-        completion_tokens=_count(completion_tokens, "completion_tokens"),
-        total_tokens=_count(total_tokens, "total_tokens"),
+        prompt_tokens=count(prompt_tokens, "prompt_tokens"),
+        completion_tokens=count(completion_tokens, "completion_tokens"),
+        total_tokens=count(total_tokens, "total_tokens"),
         model_name=name,
-        prompt_chars=_count(prompt_chars, "prompt_chars"),
+        prompt_chars=count(prompt_chars, "prompt_chars"),
         usage_reported=usage_reported,
         **(extra or {}),
     )
 
 
 # -- record_token_usage: the original pipeline's calls, unchanged ------------
-
-_POSITIONAL = (
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "model_name",
-    "routing_reason",
-    "cached_tokens",
-)
-_COUNT_KEYWORDS = (
-    "cached_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-)
-_SPLIT_KEYWORDS = ("cache_creation_5m_tokens", "cache_creation_1h_tokens")
-_TEXT_KEYWORDS = ("routing_reason", "provider", "run_id", "error_type")
-_KEYWORDS = frozenset(
-    _POSITIONAL
-    + _COUNT_KEYWORDS
-    + _SPLIT_KEYWORDS
-    + _TEXT_KEYWORDS
-    + ("prompt_chars", "usage_reported", "token_details", "status")
-    + ("started_at", "ended_at")
-)
-_STATUSES = frozenset({"success", "error", "aborted"})
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    try:
-        return str(value)
-    except Exception:  # an object whose __str__ fails still leaves a name
-        return type(value).__name__
-
-
-def _bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The arguments by name, as ``record_token_usage`` documents them;
-    anything else is one warning per kind of misuse, never an error."""
-    values = dict(zip(_POSITIONAL, args, strict=False))
-    if len(args) > len(_POSITIONAL):
-        warn_once(
-            "record_token_usage:positional",
-            "record_token_usage: %d positional arguments given, at most %d are"
-            " read (prompt_tokens, completion_tokens, total_tokens, model_name,"
-            " routing_reason, cached_tokens); the rest are ignored and the call"
-            " is recorded",
-            len(args),
-            len(_POSITIONAL),
-        )
-    for key, value in kwargs.items():
-        if key not in _KEYWORDS:
-            warn_once(
-                "record_token_usage:keyword:" + key,
-                "record_token_usage: unknown keyword %r ignored; the call is recorded",
-                key,
-            )
-            continue
-        if key in values:
-            warn_once(
-                "record_token_usage:twice:" + key,
-                "record_token_usage: %s given by position and by keyword; the"
-                " keyword is used",
-                key,
-            )
-        values[key] = value
-    return values
-
-
-def _optional_fields(values: dict[str, Any]) -> dict[str, Any]:
-    """The optional ``TokenUsage`` fields among the caller's values, checked."""
-    extra: dict[str, Any] = {}
-    for key in _COUNT_KEYWORDS:
-        if key in values:
-            count = _count(values[key], key)
-            if count:
-                extra[key] = count
-    for key in _SPLIT_KEYWORDS:
-        if values.get(key) is not None:
-            extra[key] = _count(values[key], key)
-    for key in _TEXT_KEYWORDS:
-        if key in values:
-            text = _text(values[key])
-            if text is not None:
-                extra[key] = text
-    if "status" in values:
-        status = values["status"]
-        if isinstance(status, str) and status in _STATUSES:
-            extra["status"] = status
-        else:
-            warn_once(
-                "record_token_usage:status",
-                "record_token_usage: status=%r is not one of success, error,"
-                " aborted; recorded as success",
-                status,
-            )
-    for key in ("started_at", "ended_at"):
-        moment = values.get(key)
-        if isinstance(moment, datetime):
-            extra[key] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        elif moment is not None:
-            warn_once(
-                "record_token_usage:" + key,
-                "record_token_usage: %s=%r is not a datetime; ignored",
-                key,
-                moment,
-            )
-    details = values.get("token_details")
-    if isinstance(details, Mapping):
-        checked = {
-            _text(key) or "": _count(value, "token_details")
-            for key, value in details.items()
-        }
-        if checked:
-            extra["token_details"] = checked
-    elif details is not None:
-        warn_once(
-            "record_token_usage:token_details",
-            "record_token_usage: token_details=%r is not a mapping; ignored",
-            details,
-        )
-    return extra
-
-
-def _record_signature(
-    prompt_tokens: int = 0,
-    completion_tokens: int = 0,
-    total_tokens: int = 0,
-    model_name: str | None = None,
-    routing_reason: str | None = None,
-    cached_tokens: int = 0,
-    *,
-    prompt_chars: int = 0,
-    run_id: str | None = None,
-    usage_reported: bool = True,
-    cache_creation_tokens: int = 0,
-    cache_creation_5m_tokens: int | None = None,
-    cache_creation_1h_tokens: int | None = None,
-    reasoning_tokens: int = 0,
-    token_details: Mapping[str, int] | None = None,
-    provider: str | None = None,
-    status: str = "success",
-    error_type: str | None = None,
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-) -> None:
-    """The documented signature of :func:`record_token_usage` (for type
-    checkers, ``help()`` and ``inspect.signature``)."""
 
 
 def _record_token_usage(*args: Any, **kwargs: Any) -> None:
@@ -447,7 +266,7 @@ def _record_token_usage(*args: Any, **kwargs: Any) -> None:
         [(412, 0), (0, 600)]
     """
     with guard("record_token_usage"):
-        values = _bind(args, kwargs) if len(args) != 3 or kwargs else None
+        values = bind(args, kwargs) if len(args) != 3 or kwargs else None
         collector = _current.get()
         if collector is None:
             _debug("record_token_usage outside any node: dropped")
@@ -455,7 +274,7 @@ def _record_token_usage(*args: Any, **kwargs: Any) -> None:
         if values is None:  # the plain (prompt, completion, total) call
             collector.add(make_usage(*args))
             return
-        run_id = _text(values.get("run_id"))
+        run_id = text(values.get("run_id"))
         collector.add(
             make_usage(
                 values.get("prompt_tokens", 0),
@@ -464,7 +283,7 @@ def _record_token_usage(*args: Any, **kwargs: Any) -> None:
                 values.get("model_name"),
                 values.get("prompt_chars", 0),
                 bool(values.get("usage_reported", True)),
-                _optional_fields(values),
+                optional_fields(values),
             ),
             run_id,
         )
@@ -472,11 +291,11 @@ def _record_token_usage(*args: Any, **kwargs: Any) -> None:
 
 _record_token_usage.__name__ = _record_token_usage.__qualname__ = "record_token_usage"
 _record_token_usage.__signature__ = inspect.signature(  # type: ignore[attr-defined]
-    _record_signature
+    record_signature
 )
 
 if TYPE_CHECKING:
-    record_token_usage = _record_signature
+    record_token_usage = record_signature
 else:
     record_token_usage = _record_token_usage
 
