@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._internal import warn_failure, warn_once
+from .models import MAX_COUNT
 
 
 def text(value: object) -> str | None:
@@ -31,7 +32,7 @@ def text(value: object) -> str | None:
 
 def count(value: object, name: str) -> int:
     """A token count from an untrusted value: 0, with a warning, if it is
-    not a non-negative number."""
+    not a non-negative number within :data:`~.models.MAX_COUNT`."""
     if value is None:
         return 0
     number: int
@@ -42,7 +43,9 @@ def count(value: object, name: str) -> int:
     elif isinstance(value, float) and math.isfinite(value):
         number = int(value)
     elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+        digits = value.strip()
+        # int() of over 4,300 digits raises; any such count is out of range.
+        number = int(digits) if len(digits) <= 20 else MAX_COUNT + 1
     else:
         warn_failure(
             "record_token_usage:" + name,
@@ -57,6 +60,16 @@ def count(value: object, name: str) -> int:
             "record_token_usage: %s=%r is negative; counted as 0",
             name,
             value,
+        )
+        return 0
+    if number > MAX_COUNT:
+        # Refused, not clamped: no provider reports such a count, and a sum
+        # or a price computed from it would be meaningless.
+        warn_failure(
+            "record_token_usage:" + name,
+            "record_token_usage: %s is over %d, out of range; counted as 0",
+            name,
+            MAX_COUNT,
         )
         return 0
     return number

@@ -22,14 +22,16 @@ both into the counts of a :class:`~.models.TokenUsage`:
   or ``flex`` counts) in ``token_details``, named ``input_<key>`` or
   ``output_<key>``.
 
-All of it is read, never trusted: a detail that is not a non-negative integer
-is skipped.
+All of it is read, never trusted: a detail that is not an integer from 0 to
+``MAX_COUNT`` is skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from .models import MAX_COUNT
 
 Counts = tuple[Any, Any, Any, dict[str, Any] | None]
 """(prompt, completion, total, the optional fields or ``None``)."""
@@ -38,7 +40,7 @@ _EMPTY: dict[str, Any] = {}
 
 
 def _int(value: object) -> int | None:
-    return value if type(value) is int and value >= 0 else None
+    return value if type(value) is int and 0 <= value <= MAX_COUNT else None
 
 
 def details_fields(

@@ -56,7 +56,7 @@ from .collector import (
     make_usage,
     note_chain_start,
 )
-from .models import CallStatus, build_call_usage
+from .models import MAX_COUNT, CallStatus, build_call_usage
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
 
@@ -337,6 +337,8 @@ def _record(
         and prompt >= 0
         and completion >= 0
         and total >= 0
+        and prompt + completion <= MAX_COUNT
+        and total <= MAX_COUNT
     ):
         # Clean counts, as every provider reports them: skip validation.
         usage = build_call_usage(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._internal import guard, warn_once
 from ._record_args import bind, count, optional_fields, record_signature, text
-from .models import TokenUsage, build_token_usage
+from .models import MAX_COUNT, TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
 
@@ -187,6 +187,9 @@ def make_usage(
         and type(total_tokens) is int
         and type(prompt_chars) is int
         and min(prompt_tokens, completion_tokens, total_tokens, prompt_chars) >= 0
+        and max(prompt_tokens, completion_tokens, total_tokens, prompt_chars)
+        <= MAX_COUNT
+        and prompt_tokens + completion_tokens <= MAX_COUNT
     ):
         # Clean counts, as every provider reports them: skip validation.
         total = total_tokens or prompt_tokens + completion_tokens
