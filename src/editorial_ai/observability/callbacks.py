@@ -32,6 +32,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
+from . import callback_nodes
 from ._internal import guard
 from .collector import (
     _MAX_ROOTS,
@@ -77,9 +78,9 @@ def _model_from(mapping: Any) -> str | None:
 
 
 def _find_collector(metadata: Mapping[str, Any] | None) -> TokenCollector | None:
-    collector = current_collector()
-    if collector is not None:
-        return collector
+    # The node whose task namespace the call carries comes first: inside a
+    # wrapped node it is the wrapper's own collector, and a node recorded
+    # from the callbacks (record_nodes) inside a wrapped node gets its calls.
     if metadata:
         for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
             namespace = metadata.get(key)
@@ -87,11 +88,17 @@ def _find_collector(metadata: Mapping[str, Any] | None) -> TokenCollector | None
                 found = collector_for_namespace(namespace)
                 if found is not None:
                     return found
-    return None
+    return current_collector()
 
 
 class TokenUsageCallbackHandler(BaseCallbackHandler):
     """Feeds ``record_token_usage`` from every chat model or LLM call it sees.
+
+    With ``record_nodes=True`` (the handler on the graph run), it also
+    writes one ``NodeRunLog`` per node or task run it sees, for graphs whose
+    nodes nobody can decorate (see ``callback_nodes``); the other keywords
+    are ``node_wrapper``'s recording options (``capture_io``, snapshot
+    options). Nodes that record themselves are not written twice.
 
     Example:
         >>> from langchain_core.language_models import GenericFakeChatModel
@@ -111,10 +118,13 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
     run_inline = True
     raise_error = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, record_nodes: bool = False, **node_options: Any) -> None:
         super().__init__()
         self._pending: dict[UUID, _Pending] = {}
         self._lock = threading.Lock()
+        if node_options and not record_nodes:
+            raise TypeError("node recording options need record_nodes=True")
+        self._nodes = callback_nodes.node_spec(node_options) if record_nodes else None
 
     # -- chains: which graph invocation a node runs in --------------------------
 
@@ -136,16 +146,29 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
             roots[run_id] = roots.get(parent_run_id, parent_run_id)
         else:
             note_chain_start(run_id, parent_run_id)
+        if self._nodes is not None:
+            callback_nodes.chain_start(
+                self._nodes,
+                run_id,
+                parent_run_id,
+                inputs,
+                kwargs.get("metadata"),
+                kwargs.get("tags"),
+            )
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         """Forget the ended chain run."""
         _roots.pop(run_id, None)
+        if self._nodes is not None:
+            callback_nodes.chain_end(run_id, kwargs.get("parent_run_id"), outputs)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
         """Forget the failed chain run."""
         _roots.pop(run_id, None)
+        if self._nodes is not None:
+            callback_nodes.chain_error(run_id, kwargs.get("parent_run_id"), error)
 
     # -- start: decide which node the call belongs to -------------------------
 
