@@ -12,6 +12,7 @@ Example:
 
 from .callbacks import TokenUsageCallbackHandler
 from .collector import harvest_tokens, record_token_usage, reset_token_collector
+from .instrument import instrument
 from .models import NodeRunLog, PipelineRunSummary, TokenUsage
 from .node_wrapper import node_wrapper
 from .storage import append_node_log, list_threads, read_node_logs
@@ -23,6 +24,7 @@ __all__ = [
     "TokenUsageCallbackHandler",
     "append_node_log",
     "harvest_tokens",
+    "instrument",
     "list_threads",
     "node_wrapper",
     "read_node_logs",

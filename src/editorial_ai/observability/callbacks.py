@@ -81,13 +81,16 @@ def _find_collector(metadata: Mapping[str, Any] | None) -> TokenCollector | None
     # The node whose task namespace the call carries comes first: inside a
     # wrapped node it is the wrapper's own collector, and a node recorded
     # from the callbacks (record_nodes) inside a wrapped node gets its calls.
+    # LangGraph sets langgraph_checkpoint_ns for each task; "checkpoint_ns",
+    # copied from configurable, can be a parent graph's inside a subgraph.
     if metadata:
-        for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
-            namespace = metadata.get(key)
-            if isinstance(namespace, str) and namespace:
-                found = collector_for_namespace(namespace)
-                if found is not None:
-                    return found
+        namespace = metadata.get("langgraph_checkpoint_ns") or metadata.get(
+            "checkpoint_ns"
+        )
+        if isinstance(namespace, str) and namespace:
+            found = collector_for_namespace(namespace)
+            if found is not None:
+                return found
     return current_collector()
 
 

@@ -101,12 +101,13 @@ class _Instrumenter:
 
         if runnable is DEFAULT_BOUND or name.startswith("__"):
             return  # LangGraph's own input node, shared by every graph
+        if isinstance(runnable, Pregel):
+            self.visit(runnable)
+            return
         if id(runnable) in self.visited:
             return
         self.visited.add(id(runnable))
-        if isinstance(runnable, Pregel):
-            self.visit(runnable)
-        elif isinstance(runnable, RunnableCallable | RunnableLambda):
+        if isinstance(runnable, RunnableCallable | RunnableLambda):
             for attribute in ("func", "afunc"):
                 fn = getattr(runnable, attribute, None)
                 if fn is not None:

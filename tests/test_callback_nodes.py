@@ -1,0 +1,324 @@
+"""TokenUsageCallbackHandler(record_nodes=True): node runs from callbacks alone."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import threading
+from typing import Annotated, Any
+
+import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.func import entrypoint, task
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, RetryPolicy, interrupt
+from typing_extensions import TypedDict
+
+from editorial_ai.observability import (
+    PipelineRunSummary,
+    TokenUsageCallbackHandler,
+    callback_nodes,
+    instrument,
+    node_wrapper,
+    read_node_logs,
+)
+
+from ._agents import EXPECTED, FIRST_CALL, QUESTION, SECOND_CALL, contents, react_agent
+from ._fakes import chat_model, reply
+
+
+class State(TypedDict, total=False):
+    topic: str
+    notes: Annotated[list[str], operator.add]
+
+
+def cfg(thread_id: str = "t1", handlers: int = 1, **options: Any) -> RunnableConfig:
+    return {
+        "configurable": {"thread_id": thread_id},
+        "callbacks": [
+            TokenUsageCallbackHandler(record_nodes=True, **options)
+            for _ in range(handlers)
+        ],
+    }
+
+
+def records(thread_id: str = "t1") -> list[tuple[str, str, int]]:
+    return [
+        (log.node_name, log.status, log.total_tokens)
+        for log in read_node_logs(thread_id)
+    ]
+
+
+def line(*nodes: Any, checkpointer: Any = None, **add: Any) -> Any:
+    builder = StateGraph(State)
+    previous = START
+    for node in nodes:
+        builder.add_node(node.__name__, node, **add)
+        builder.add_edge(previous, node.__name__)
+        previous = node.__name__
+    return builder.add_edge(previous, END).compile(checkpointer=checkpointer)
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_open() -> Any:
+    """Every test ends with no node run or inner run still remembered."""
+    yield
+    assert callback_nodes._open == {} and callback_nodes._inside == {}
+
+
+AGENT_RECORDS = [
+    ("agent", "success", sum(FIRST_CALL)),
+    ("tools", "success", 0),
+    ("agent", "success", sum(SECOND_CALL)),
+]
+
+
+def test_prebuilt_agent_recorded_from_callbacks() -> None:
+    """An untouched prebuilt agent: agent/tools/agent with the calls' tokens."""
+    result = react_agent().invoke(QUESTION, cfg())
+    assert contents(result["messages"]) == EXPECTED
+    assert records() == AGENT_RECORDS
+    agent_log, tools_log, _ = read_node_logs("t1")
+    assert agent_log.input_state is not None
+    assert agent_log.input_state["messages"][0]["content"] == EXPECTED[0][1]
+    assert agent_log.token_usage[0].model_name == "gpt-4o-mini"
+    assert tools_log.output_state is not None
+    assert tools_log.output_state["messages"][0]["content"] == "4"
+    assert (agent_log.step, tools_log.step) == (1, 2)
+    assert agent_log.invocation_id == tools_log.invocation_id is not None
+    assert agent_log.ended_at >= agent_log.started_at
+
+
+def test_prebuilt_agent_async_and_streaming() -> None:
+    """ainvoke and astream(messages) give the same answer and the same records."""
+    result = asyncio.run(react_agent().ainvoke(QUESTION, cfg("async")))
+    assert contents(result["messages"]) == EXPECTED
+
+    async def stream() -> list[str]:
+        return [
+            metadata["langgraph_node"]
+            async for _, metadata in react_agent().astream(
+                QUESTION, cfg("stream"), stream_mode="messages"
+            )
+        ]
+
+    assert set(asyncio.run(stream())) == {"agent", "tools"}
+    assert records("async") == records("stream") == AGENT_RECORDS
+
+
+def test_prebuilt_agent_interrupt_before_tools() -> None:
+    """interrupt_before=['tools']: the tool runs only once resumed."""
+    agent = react_agent(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    config = cfg()
+    agent.invoke(QUESTION, config)
+    assert records() == AGENT_RECORDS[:1]
+    final = agent.invoke(None, config)
+    assert contents(final["messages"]) == EXPECTED
+    assert records() == AGENT_RECORDS
+
+
+def test_interrupt_is_interrupted_then_resumed() -> None:
+    """interrupt() is 'interrupted' with its id and value; the resume succeeds."""
+
+    def approve(state: State) -> dict[str, Any]:
+        return {"notes": ["approved: %s" % interrupt({"question": "publish?"})]}
+
+    graph = line(approve, checkpointer=InMemorySaver())
+    config = cfg()
+    paused = graph.invoke({"topic": "x"}, config)
+    (log,) = read_node_logs("t1")
+    assert log.status == "interrupted" and log.output_state is None
+    assert log.interrupt_id == paused["__interrupt__"][0].id
+    assert log.interrupt_value == {"question": "publish?"}
+    assert PipelineRunSummary.from_logs("t1", [log]).status == "running"
+    assert graph.invoke(Command(resume="yes"), config)["notes"] == ["approved: yes"]
+    assert records() == [("approve", "interrupted", 0), ("approve", "success", 0)]
+
+
+def test_error_is_recorded_and_reraised_unchanged() -> None:
+    """A failing node: the same exception reaches the caller; the record has it."""
+    boom = ValueError("no sources")
+
+    def gather(state: State) -> dict[str, Any]:
+        raise boom
+
+    with pytest.raises(ValueError) as caught:
+        line(gather).invoke({"topic": "x"}, cfg())
+    assert caught.value is boom
+    (log,) = read_node_logs("t1")
+    assert (log.status, log.error_type, log.error_message) == (
+        "error",
+        "ValueError",
+        "no sources",
+    )
+    assert "raise boom" in (log.error_traceback or "")
+
+
+def test_retries_are_separate_attempts() -> None:
+    """Each attempt under a RetryPolicy is its own record, numbered."""
+    attempts = {"n": 0}
+
+    def flaky(state: State) -> dict[str, Any]:
+        attempts["n"] += 1
+        if attempts["n"] < 3:
+            raise ConnectionError("busy")
+        return {"notes": ["ok"]}
+
+    policy = RetryPolicy(max_attempts=3, initial_interval=0.001)
+    assert line(flaky, retry_policy=policy).invoke({"topic": "x"}, cfg())["notes"] == [
+        "ok"
+    ]
+    logs = read_node_logs("t1")
+    assert [(log.status, log.attempt) for log in logs] == [
+        ("error", 1),
+        ("error", 2),
+        ("success", 3),
+    ]
+
+
+def test_decorated_nodes_are_written_once() -> None:
+    """A node decorated (or instrumented) is written by its wrapper only."""
+
+    @node_wrapper("wrapped_name")
+    def decorated(state: State) -> dict[str, Any]:
+        return {"notes": ["d"]}
+
+    def plain(state: State) -> dict[str, Any]:
+        return {"notes": ["p"]}
+
+    def later(state: State) -> dict[str, Any]:
+        return {"notes": ["l"]}
+
+    graph = line(decorated, plain, later)
+    graph.invoke({"topic": "x"}, cfg())
+    assert [n for n, _, _ in records()] == ["wrapped_name", "plain", "later"]
+    instrument(graph)
+    graph.invoke({"topic": "x"}, cfg("t2"))
+    assert [n for n, _, _ in records("t2")] == ["wrapped_name", "plain", "later"]
+
+
+def test_several_recording_handlers_write_once() -> None:
+    """Two handlers with record_nodes on one run: one record per node run."""
+    model = chat_model(reply("a", 10, 2))
+
+    def write(state: State) -> dict[str, Any]:
+        model.invoke("go")
+        return {"notes": ["w"]}
+
+    line(write).invoke({"topic": "x"}, cfg(handlers=2))
+    assert records() == [("write", "success", 12)]
+
+
+def test_without_record_nodes_nothing_is_written() -> None:
+    """The default handler writes no node runs for undecorated nodes."""
+
+    def write(state: State) -> dict[str, Any]:
+        return {"notes": ["w"]}
+
+    config: RunnableConfig = {
+        "configurable": {"thread_id": "t1"},
+        "callbacks": [TokenUsageCallbackHandler()],
+    }
+    line(write).invoke({"topic": "x"}, config)
+    assert read_node_logs("t1") == []
+
+
+def test_subgraph_and_its_nodes_with_their_tokens() -> None:
+    """The subgraph node and each inner node are records; tokens land inside."""
+    model = chat_model(reply("inner", 30, 3))
+
+    def inner_write(state: State) -> dict[str, Any]:
+        model.invoke("write")
+        return {"notes": ["inner"]}
+
+    inner = StateGraph(State)
+    inner.add_node(inner_write).add_edge(START, "inner_write")
+    sub = inner.add_edge("inner_write", END).compile()
+    builder = StateGraph(State)
+    builder.add_node("sub", sub).add_edge(START, "sub").add_edge("sub", END)
+    builder.compile().invoke({"topic": "x"}, cfg())
+    assert records() == [("inner_write", "success", 33), ("sub", "success", 0)]
+    inner_log, sub_log = read_node_logs("t1")
+    assert (inner_log.checkpoint_ns or "").startswith(
+        (sub_log.checkpoint_ns or "?") + "|"
+    )
+
+
+def test_calls_in_a_worker_thread_and_inside_a_wrapped_caller() -> None:
+    """A call on a plain thread given the config, and a call in an undecorated
+    subgraph node run by a decorated node, count on the node that made them."""
+    worker_model = chat_model(reply("w", 7, 1))
+    inner_model = chat_model(reply("i", 50, 5))
+
+    def threaded(state: State, config: RunnableConfig) -> dict[str, Any]:
+        thread = threading.Thread(target=lambda: worker_model.invoke("hi", config))
+        thread.start()
+        thread.join()
+        return {"notes": ["threaded"]}
+
+    def inner_call(state: State) -> dict[str, Any]:
+        inner_model.invoke("inner")
+        return {"notes": ["inner"]}
+
+    inner_graph = line(inner_call)
+
+    @node_wrapper
+    def outer(state: State) -> dict[str, Any]:
+        return inner_graph.invoke(state)
+
+    line(threaded, outer).invoke({"topic": "x"}, cfg())
+    assert sorted(records()) == [
+        ("inner_call", "success", 55),
+        ("outer", "success", 0),
+        ("threaded", "success", 8),
+    ]
+
+
+def test_functional_workflow_from_callbacks() -> None:
+    """Parallel tasks and the entrypoint, interrupted and resumed, from callbacks."""
+    models = {
+        "news": chat_model(reply("n", 100, 10)),
+        "papers": chat_model(reply("p", 200, 20)),
+    }
+
+    @task
+    def search(source: str) -> str:
+        return str(models[source].invoke("search " + source).content)
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def research(topic: str) -> dict[str, Any]:
+        found = [f.result() for f in [search("news"), search(source="papers")]]
+        return {"found": found, "decision": interrupt("publish?")}
+
+    config = cfg()
+    assert "__interrupt__" in research.invoke("AI", config)
+    final = research.invoke(Command(resume="yes"), config)
+    assert final == {"found": ["n", "p"], "decision": "yes"}
+    assert sorted(records()) == [
+        ("research", "interrupted", 0),
+        ("research", "success", 0),
+        ("search", "success", 110),
+        ("search", "success", 220),
+    ]
+    inputs = [
+        log.input_state for log in read_node_logs("t1") if log.node_name == "search"
+    ]
+    assert sorted(map(str, inputs)) == ["{'source': 'news'}", "{'source': 'papers'}"]
+
+
+def test_options_and_their_errors() -> None:
+    """capture_io applies; skip_if, or options without record_nodes, raise."""
+
+    def write(state: State) -> dict[str, Any]:
+        return {"notes": ["w"]}
+
+    line(write).invoke({"topic": "x"}, cfg(capture_io=False))
+    (log,) = read_node_logs("t1")
+    assert log.input_state is None and log.output_state is None
+    with pytest.raises(TypeError):
+        TokenUsageCallbackHandler(record_nodes=True, skip_if=lambda s: True)
+    with pytest.raises(TypeError):
+        TokenUsageCallbackHandler(capture_io=False)
+    with pytest.raises(TypeError):
+        TokenUsageCallbackHandler(record_nodes=True, colour="red")
