@@ -24,12 +24,18 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def react_agent(**kwargs: Any) -> Any:
-    """A fresh ``create_react_agent`` graph: model -> word_count -> model.
+FACTORIES = ["create_react_agent", "create_agent"]
+"""LangGraph's prebuilt agent, and its successor in langchain (dev extra)."""
+
+MODEL_NODE = {"create_react_agent": "agent", "create_agent": "model"}
+"""What each factory calls the node that calls the model."""
+
+
+def react_agent(factory: str = "create_react_agent", **kwargs: Any) -> Any:
+    """A fresh ReAct agent graph: model -> word_count -> model.
 
     ``create_react_agent`` is deprecated in favour of langchain's
-    ``create_agent`` (not a dependency here); its graph is what LangGraph
-    still ships, so the warning is silenced.
+    ``create_agent``; LangGraph still ships it, so the warning is silenced.
     """
     model = ToolCallingModel(
         messages=iter(
@@ -41,9 +47,23 @@ def react_agent(**kwargs: Any) -> Any:
             ]
         )
     )
+    if factory == "create_agent":
+        from langchain.agents import create_agent
+
+        return create_agent(model, [word_count], **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return create_react_agent(model, [word_count], **kwargs)
+
+
+def agent_records(factory: str) -> list[tuple[str, str, int]]:
+    """(node, status, tokens) of one run of the agent answering QUESTION."""
+    model_node = MODEL_NODE[factory]
+    return [
+        (model_node, "success", sum(FIRST_CALL)),
+        ("tools", "success", 0),
+        (model_node, "success", sum(SECOND_CALL)),
+    ]
 
 
 def contents(messages: list[BaseMessage]) -> list[tuple[str, Any]]:

@@ -24,7 +24,15 @@ from editorial_ai.observability import (
     read_node_logs,
 )
 
-from ._agents import EXPECTED, FIRST_CALL, QUESTION, SECOND_CALL, contents, react_agent
+from ._agents import (
+    EXPECTED,
+    FACTORIES,
+    MODEL_NODE,
+    QUESTION,
+    agent_records,
+    contents,
+    react_agent,
+)
 from ._fakes import chat_model, reply
 
 
@@ -67,18 +75,15 @@ def nothing_left_open() -> Any:
     assert callback_nodes._open == {} and callback_nodes._inside == {}
 
 
-AGENT_RECORDS = [
-    ("agent", "success", sum(FIRST_CALL)),
-    ("tools", "success", 0),
-    ("agent", "success", sum(SECOND_CALL)),
-]
+parametrize_factory = pytest.mark.parametrize("factory", FACTORIES)
 
 
-def test_prebuilt_agent_recorded_from_callbacks() -> None:
+@parametrize_factory
+def test_prebuilt_agent_recorded_from_callbacks(factory: str) -> None:
     """An untouched prebuilt agent: agent/tools/agent with the calls' tokens."""
-    result = react_agent().invoke(QUESTION, cfg())
+    result = react_agent(factory).invoke(QUESTION, cfg())
     assert contents(result["messages"]) == EXPECTED
-    assert records() == AGENT_RECORDS
+    assert records() == agent_records(factory)
     agent_log, tools_log, _ = read_node_logs("t1")
     assert agent_log.input_state is not None
     assert agent_log.input_state["messages"][0]["content"] == EXPECTED[0][1]
@@ -90,32 +95,36 @@ def test_prebuilt_agent_recorded_from_callbacks() -> None:
     assert agent_log.ended_at >= agent_log.started_at
 
 
-def test_prebuilt_agent_async_and_streaming() -> None:
+@parametrize_factory
+def test_prebuilt_agent_async_and_streaming(factory: str) -> None:
     """ainvoke and astream(messages) give the same answer and the same records."""
-    result = asyncio.run(react_agent().ainvoke(QUESTION, cfg("async")))
+    result = asyncio.run(react_agent(factory).ainvoke(QUESTION, cfg("async")))
     assert contents(result["messages"]) == EXPECTED
 
     async def stream() -> list[str]:
         return [
             metadata["langgraph_node"]
-            async for _, metadata in react_agent().astream(
+            async for _, metadata in react_agent(factory).astream(
                 QUESTION, cfg("stream"), stream_mode="messages"
             )
         ]
 
-    assert set(asyncio.run(stream())) == {"agent", "tools"}
-    assert records("async") == records("stream") == AGENT_RECORDS
+    assert set(asyncio.run(stream())) == {MODEL_NODE[factory], "tools"}
+    assert records("async") == records("stream") == agent_records(factory)
 
 
-def test_prebuilt_agent_interrupt_before_tools() -> None:
+@parametrize_factory
+def test_prebuilt_agent_interrupt_before_tools(factory: str) -> None:
     """interrupt_before=['tools']: the tool runs only once resumed."""
-    agent = react_agent(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    agent = react_agent(
+        factory, checkpointer=InMemorySaver(), interrupt_before=["tools"]
+    )
     config = cfg()
     agent.invoke(QUESTION, config)
-    assert records() == AGENT_RECORDS[:1]
+    assert records() == agent_records(factory)[:1]
     final = agent.invoke(None, config)
     assert contents(final["messages"]) == EXPECTED
-    assert records() == AGENT_RECORDS
+    assert records() == agent_records(factory)
 
 
 def test_interrupt_is_interrupted_then_resumed() -> None:
@@ -134,6 +143,7 @@ def test_interrupt_is_interrupted_then_resumed() -> None:
     assert PipelineRunSummary.from_logs("t1", [log]).status == "running"
     assert graph.invoke(Command(resume="yes"), config)["notes"] == ["approved: yes"]
     assert records() == [("approve", "interrupted", 0), ("approve", "success", 0)]
+    assert read_node_logs("t1")[1].resumed_interrupt_ids == [log.interrupt_id]
 
 
 def test_error_is_recorded_and_reraised_unchanged() -> None:
@@ -305,6 +315,10 @@ def test_functional_workflow_from_callbacks() -> None:
         log.input_state for log in read_node_logs("t1") if log.node_name == "search"
     ]
     assert sorted(map(str, inputs)) == ["{'source': 'news'}", "{'source': 'papers'}"]
+    interrupted, resumed = [
+        log for log in read_node_logs("t1") if log.node_name == "research"
+    ]
+    assert resumed.resumed_interrupt_ids == [interrupted.interrupt_id]
 
 
 def test_options_and_their_errors() -> None:

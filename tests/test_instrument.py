@@ -21,7 +21,14 @@ from editorial_ai.observability import (
     read_node_logs,
 )
 
-from ._agents import EXPECTED, FIRST_CALL, QUESTION, SECOND_CALL, contents, react_agent
+from ._agents import (
+    EXPECTED,
+    FACTORIES,
+    QUESTION,
+    agent_records,
+    contents,
+    react_agent,
+)
 from ._fakes import chat_model, reply
 
 
@@ -241,35 +248,34 @@ def test_subgraph_state_survives_interrupt_when_instrumented() -> None:
 
 # -- the prebuilt ReAct agent ------------------------------------------------------
 
-AGENT_RECORDS = [
-    ("agent", "success", sum(FIRST_CALL)),
-    ("tools", "success", 0),
-    ("agent", "success", sum(SECOND_CALL)),
-]
+parametrize_factory = pytest.mark.parametrize("factory", FACTORIES)
 
 
-def test_prebuilt_agent_sync() -> None:
+@parametrize_factory
+def test_prebuilt_agent_sync(factory: str) -> None:
     """The agent answers as it does uninstrumented; agent/tools/agent recorded."""
-    plain = react_agent().invoke(QUESTION, cfg("plain"))
-    agent = instrument(react_agent())
+    plain = react_agent(factory).invoke(QUESTION, cfg("plain"))
+    agent = instrument(react_agent(factory))
     result = agent.invoke(QUESTION, cfg())
     assert contents(result["messages"]) == contents(plain["messages"]) == EXPECTED
-    assert records() == AGENT_RECORDS
+    assert records() == agent_records(factory)
     tools_log = read_node_logs("t1")[1]
     assert tools_log.output_state is not None
     assert tools_log.output_state["messages"][0]["content"] == "4"
 
 
-def test_prebuilt_agent_async() -> None:
+@parametrize_factory
+def test_prebuilt_agent_async(factory: str) -> None:
     """ainvoke: same answer, same records."""
-    agent = instrument(react_agent())
+    agent = instrument(react_agent(factory))
     result = asyncio.run(agent.ainvoke(QUESTION, cfg()))
     assert contents(result["messages"]) == EXPECTED
-    assert records() == AGENT_RECORDS
+    assert records() == agent_records(factory)
 
 
+@parametrize_factory
 @pytest.mark.parametrize("mode", ["updates", "messages"])
-def test_prebuilt_agent_streaming(mode: str) -> None:
+def test_prebuilt_agent_streaming(factory: str, mode: str) -> None:
     """The streamed chunks are those of the uninstrumented agent."""
 
     def chunks(agent: Any, thread_id: str) -> list[Any]:
@@ -282,21 +288,22 @@ def test_prebuilt_agent_streaming(mode: str) -> None:
                 out.append({n: contents(u["messages"]) for n, u in chunk.items()})
         return out
 
-    plain = chunks(react_agent(), "plain")
-    assert chunks(instrument(react_agent()), "t1") == plain
-    assert records() == AGENT_RECORDS
+    plain = chunks(react_agent(factory), "plain")
+    assert chunks(instrument(react_agent(factory)), "t1") == plain
+    assert records() == agent_records(factory)
 
 
-def test_prebuilt_agent_interrupt_before_tools() -> None:
+@parametrize_factory
+def test_prebuilt_agent_interrupt_before_tools(factory: str) -> None:
     """interrupt_before=['tools'] pauses before the tool; resuming finishes."""
     agent = instrument(
-        react_agent(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+        react_agent(factory, checkpointer=InMemorySaver(), interrupt_before=["tools"])
     )
     config = cfg()
     paused = agent.invoke(QUESTION, config)
     assert agent.get_state(config).next == ("tools",)
     assert contents(paused["messages"]) == EXPECTED[:2]
-    assert records() == AGENT_RECORDS[:1]
+    assert records() == agent_records(factory)[:1]
     final = agent.invoke(None, config)
     assert contents(final["messages"]) == EXPECTED
-    assert records() == AGENT_RECORDS
+    assert records() == agent_records(factory)

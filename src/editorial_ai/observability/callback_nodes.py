@@ -22,8 +22,9 @@ copies it from ``configurable``), the input the chain run started with (the
 state, or a task's arguments by name) and the output it ended with, times on
 the same clocks as the wrapper, the error with its traceback excerpt, and
 ``interrupted`` with the interrupt's id and value. The retry ``attempt`` is
-counted per namespace within one invocation. Not available from callbacks:
-``resumed_interrupt_ids`` (left ``None``).
+counted per namespace within one invocation. ``resumed_interrupt_ids``: the
+next run of an interrupted namespace in a later invocation of this process
+answers its interrupts (after a restart it is left ``None``).
 
 Tokens: the recorder registers the run's collector under its namespace, where
 the handler looks first, so every LLM call made inside the node (the call's
@@ -64,6 +65,9 @@ _inside: dict[UUID, str] = {}
 """Chain runs inside a node run (and the node runs), with their namespace."""
 _attempts: dict[tuple[str | None, str], int] = {}
 """Runs seen per (invocation, namespace): the retry attempt number."""
+_interrupted: dict[str, tuple[str | None, list[str]]] = {}
+"""Interrupts waiting by namespace (with their invocation): the next run of
+that namespace in another invocation is the resumed run that answers them."""
 _lock = threading.Lock()
 
 
@@ -137,6 +141,7 @@ def _open_run(
             _open.clear()
             _inside.clear()
             _attempts.clear()
+            _interrupted.clear()
         key = (invocation_id, namespace)
         attempt = _attempts[key] = _attempts.get(key, 0) + 1
         run = _Run(
@@ -155,6 +160,10 @@ def _open_run(
             None,
             inputs,
         )
+        waiting = _interrupted.get(namespace)
+        if waiting is not None and waiting[0] != invocation_id:
+            del _interrupted[namespace]
+            run.resumed_ids = waiting[1]
         _open[run_id] = run
         _inside[run_id] = namespace
     _by_namespace[namespace] = collector
@@ -181,6 +190,11 @@ def chain_error(run_id: UUID, parent_run_id: UUID | None, error: BaseException) 
     if run is None:
         return
     if isinstance(error, GraphInterrupt):
+        with guard("record_nodes interrupt"):
+            interrupts = error.args[0] if error.args else ()
+            ids = [i.id for i in interrupts if isinstance(getattr(i, "id", None), str)]
+            if ids and run.checkpoint_ns:
+                _interrupted[run.checkpoint_ns] = (run.invocation_id, ids)
         _close(run, "interrupted", None, error)
     elif isinstance(error, GraphBubbleUp):
         command = error.args[0] if error.args else None

@@ -83,6 +83,8 @@ class _Run:
     token: Token[TokenCollector | None] | None
     """``None`` for a run recorded from the callbacks (no context to restore)."""
     state: Any
+    resumed_ids: list[str] | None = None
+    """Interrupts this run answers, when known otherwise than by scratchpad."""
 
 
 def _thread_id_of_state(state: Any) -> str:
@@ -326,7 +328,7 @@ def emit_run(
                 "resumed_interrupt_ids": (
                     _interrupt_ids(namespace, len(resume))
                     if resume and namespace
-                    else None
+                    else run.resumed_ids
                 ),
                 "input_state": run.input_state,
                 "output_state": (
