@@ -336,3 +336,24 @@ def test_options_and_their_errors() -> None:
         TokenUsageCallbackHandler(capture_io=False)
     with pytest.raises(TypeError):
         TokenUsageCallbackHandler(record_nodes=True, colour="red")
+
+
+def test_chain_node_is_recorded_with_its_tokens() -> None:
+    """A prompt | model chain added as a node (instrument cannot wrap it)."""
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnableLambda
+
+    model = chat_model(reply("headline", 25, 5))
+    chain = (
+        ChatPromptTemplate.from_messages([("user", "Headline for {topic}")])
+        | model
+        | RunnableLambda(lambda message: {"notes": [message.content]})
+    )
+    builder = StateGraph(State)
+    builder.add_node("headline", chain).add_edge(START, "headline")
+    graph = builder.add_edge("headline", END).compile()
+    assert graph.invoke({"topic": "AI"}, cfg())["notes"] == ["headline"]
+    assert records() == [("headline", "success", 30)]
+    (log,) = read_node_logs("t1")
+    assert log.input_state == {"topic": "AI", "notes": []}
+    assert log.output_state == {"notes": ["headline"]}
