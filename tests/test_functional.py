@@ -270,3 +270,34 @@ def test_name_above_task_names_the_task_only() -> None:
     assert records() == [("fetch_sources", "success", 0)]
     with pytest.raises(TypeError):
         node_wrapper("a_name")(flow)
+
+
+def test_instrumented_sync_workflow_run_async_and_streamed() -> None:
+    """ainvoke and stream of a sync entrypoint: one record per run, same result."""
+    workflow = research_workflow(decorate="instrument")
+    assert asyncio.run(workflow.ainvoke("AI", cfg("async"))) == EXPECTED
+    streamed = list(research_workflow(decorate="instrument").stream("AI", cfg("s")))
+    assert streamed[-1] == {"research": EXPECTED}
+    for thread_id in ("async", "s"):
+        assert sorted(records(thread_id)) == [
+            ("research", "success", 0),
+            ("search_news", "success", 330),
+            ("search_papers", "success", 550),
+        ]
+
+
+def test_instrument_a_task_directly() -> None:
+    """instrument(task) wraps that task's function; the task stays a task."""
+
+    @task
+    def tag(topic: str) -> str:
+        return "#" + topic
+
+    assert instrument(tag) is tag
+
+    @entrypoint()
+    def flow(topic: str) -> str:
+        return tag(topic).result()
+
+    assert flow.invoke("ai", cfg()) == "#ai"
+    assert records() == [("tag", "success", 0)]

@@ -307,3 +307,21 @@ def test_prebuilt_agent_interrupt_before_tools(factory: str) -> None:
     final = agent.invoke(None, config)
     assert contents(final["messages"]) == EXPECTED
     assert records() == agent_records(factory)
+
+
+def test_generator_nodes_stay_generators() -> None:
+    """Sync and async generator nodes (RunnableLambda upstream) still stream."""
+
+    def produce(state: State) -> Any:
+        yield {"notes": ["produced"]}
+
+    async def refine(state: State) -> Any:
+        yield {"notes": ["refined"]}
+
+    builder = StateGraph(State)
+    builder.add_node(produce).add_node(refine)
+    builder.add_edge(START, "produce").add_edge("produce", "refine")
+    graph = instrument(builder.add_edge("refine", END).compile())
+    result = asyncio.run(graph.ainvoke({"topic": "x"}, cfg()))
+    assert result["notes"] == ["produced", "refined"]
+    assert records() == [("produce", "success", 0), ("refine", "success", 0)]

@@ -396,6 +396,8 @@ RECORDED = "_editorial_ai_recorded"
 
 def _input_of(spec: _NodeSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What the node received: its state, or a task's arguments by name."""
+    if len(args) == 1 and _INJECTED.issuperset(kwargs):
+        return args[0]  # a node given config, runtime, ...: its state
     given = {k: v for k, v in kwargs.items() if k not in _INJECTED}
     if len(args) == 1 and not given:
         return args[0]
