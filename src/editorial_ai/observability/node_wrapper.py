@@ -611,6 +611,14 @@ def node_wrapper(
     Without a name, the node name LangGraph runs it under is used
     (``langgraph_node``), else the function's name.
 
+    Functional API: put it under ``@task`` and ``@entrypoint``
+    (``@task`` then ``@node_wrapper`` then ``def``), so it runs inside the
+    task where LangGraph runs it; a task's ``input_state`` is its single
+    argument (``{"value": ...}`` unless a mapping) or its arguments by name.
+    Above ``@task`` it wraps the task's function in place (not the future
+    the task returns) and returns the task; above ``@entrypoint`` it acts as
+    :func:`~editorial_ai.observability.instrument`.
+
     Args:
         name: the node name to record; default the LangGraph node name.
         skip_if: ``skip_if(state)`` true writes a ``skipped`` record and
