@@ -357,3 +357,40 @@ def test_chain_node_is_recorded_with_its_tokens() -> None:
     (log,) = read_node_logs("t1")
     assert log.input_state == {"topic": "AI", "notes": []}
     assert log.output_state == {"notes": ["headline"]}
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_parallel_branches_get_exactly_their_own_tokens(use_async: bool) -> None:
+    """Three undecorated branches at once: each record has its own call only."""
+    branches = {"news": (101, 11), "papers": (202, 22), "social": (303, 33)}
+    barrier = threading.Barrier(len(branches), timeout=5)
+    builder = StateGraph(State)
+    for name, (prompt, completion) in branches.items():
+        model = chat_model(reply(name, prompt, completion))
+
+        def make(model: Any = model, name: str = name) -> Any:
+            if use_async:
+
+                async def branch(state: State) -> dict[str, Any]:
+                    await asyncio.sleep(0)
+                    await model.ainvoke(name)
+                    return {"notes": [name]}
+
+                return branch
+
+            def sync_branch(state: State) -> dict[str, Any]:
+                barrier.wait()  # the three really run at the same time
+                model.invoke(name)
+                return {"notes": [name]}
+
+            return sync_branch
+
+        builder.add_node(name, make()).add_edge(START, name).add_edge(name, END)
+    graph = builder.compile()
+    if use_async:
+        asyncio.run(graph.ainvoke({"topic": "x"}, cfg()))
+    else:
+        graph.invoke({"topic": "x"}, cfg())
+    assert sorted(records()) == sorted(
+        (name, "success", p + c) for name, (p, c) in branches.items()
+    )
