@@ -325,3 +325,23 @@ def test_generator_nodes_stay_generators() -> None:
     result = asyncio.run(graph.ainvoke({"topic": "x"}, cfg()))
     assert result["notes"] == ["produced", "refined"]
     assert records() == [("produce", "success", 0), ("refine", "success", 0)]
+
+
+def test_a_graph_it_cannot_read_is_a_warning_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """If LangGraph's internals are not as expected, instrument warns and returns."""
+
+    class Unreadable(dict[str, Any]):
+        def items(self) -> Any:
+            raise RuntimeError("internals changed")
+
+    graph = editorial_builder().compile()
+    nodes = graph.nodes
+    graph.nodes = Unreadable()
+    with caplog.at_level(logging.WARNING, "editorial_ai.observability"):
+        assert instrument(graph) is graph
+    assert "instrument failed: RuntimeError" in caplog.text
+    graph.nodes = nodes
+    asyncio.run(graph.ainvoke({"topic": "AI"}, cfg()))
+    assert read_node_logs("t1") == []

@@ -136,7 +136,9 @@ def _open_run(
     with _lock:
         if run_id in _open:
             return  # another handler on this run records it
-        if len(_open) >= _MAX_OPEN or len(_inside) >= _MAX_OPEN:
+        if max(len(_open), len(_inside), len(_attempts), len(_interrupted)) >= (
+            _MAX_OPEN
+        ):
             # ends were lost (a broken callback manager): forget, do not grow
             _open.clear()
             _inside.clear()

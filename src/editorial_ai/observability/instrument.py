@@ -34,7 +34,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ._internal import logger
+from ._internal import guard, logger
 from .node_wrapper import is_recorded, is_task, node_wrapper
 
 G = TypeVar("G")
@@ -131,9 +131,15 @@ class _Instrumenter:
 
 
 def instrument_with(target: G, wrap: _Wrap) -> G:
-    """Wrap every node function of ``target`` with ``wrap``, in place."""
+    """Wrap every node function of ``target`` with ``wrap``, in place.
+
+    The walk reads LangGraph's internals; if they ever change under it, the
+    failure is one warning and the graph runs, with the nodes reached so far
+    recorded, instead of an exception at start-up.
+    """
     instrumenter = _Instrumenter(wrap)
-    instrumenter.visit(target)
+    with guard("instrument"):
+        instrumenter.visit(target)
     if instrumenter.not_wrapped:
         logger.warning(
             "instrument: these nodes are not functions and are not recorded: %s; "
