@@ -399,8 +399,6 @@ def _input_of(spec: _NodeSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     if len(args) == 1 and _INJECTED.issuperset(kwargs):
         return args[0]  # a node given config, runtime, ...: its state
     given = {k: v for k, v in kwargs.items() if k not in _INJECTED}
-    if len(args) == 1 and not given:
-        return args[0]
     names = spec.parameters
     received: dict[str, Any] = {
         names[index] if index < len(names) else "arg%d" % index: value
