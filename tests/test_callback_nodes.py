@@ -140,10 +140,12 @@ def test_interrupt_is_interrupted_then_resumed() -> None:
     assert log.status == "interrupted" and log.output_state is None
     assert log.interrupt_id == paused["__interrupt__"][0].id
     assert log.interrupt_value == {"question": "publish?"}
-    assert PipelineRunSummary.from_logs("t1", [log]).status == "running"
+    assert PipelineRunSummary.from_logs("t1", [log]).status == "interrupted"
     assert graph.invoke(Command(resume="yes"), config)["notes"] == ["approved: yes"]
     assert records() == [("approve", "interrupted", 0), ("approve", "success", 0)]
-    assert read_node_logs("t1")[1].resumed_interrupt_ids == [log.interrupt_id]
+    resumed = read_node_logs("t1")[1]
+    assert resumed.resumed_interrupt_ids == [log.interrupt_id]
+    assert resumed.resume_values == ["yes"]
 
 
 def test_error_is_recorded_and_reraised_unchanged() -> None:
@@ -319,6 +321,7 @@ def test_functional_workflow_from_callbacks() -> None:
         log for log in read_node_logs("t1") if log.node_name == "research"
     ]
     assert resumed.resumed_interrupt_ids == [interrupted.interrupt_id]
+    assert resumed.resume_values == ["yes"]
 
 
 def test_options_and_their_errors() -> None:

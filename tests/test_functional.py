@@ -115,7 +115,7 @@ def test_interrupt_and_resume_with_a_checkpointer() -> None:
     (pending,) = paused["__interrupt__"]
     assert pending.value == {"found": EXPECTED["found"]}
     waiting = read_node_logs("t1")
-    assert PipelineRunSummary.from_logs("t1", waiting).status == "running"
+    assert PipelineRunSummary.from_logs("t1", waiting).status == "interrupted"
     final = workflow.invoke(Command(resume="publish"), config)
     assert final == {"found": EXPECTED["found"], "decision": "publish"}
     assert sorted(records()) == [

@@ -22,9 +22,11 @@ copies it from ``configurable``), the input the chain run started with (the
 state, or a task's arguments by name) and the output it ended with, times on
 the same clocks as the wrapper, the error with its traceback excerpt, and
 ``interrupted`` with the interrupt's id and value. The retry ``attempt`` is
-counted per namespace within one invocation. ``resumed_interrupt_ids``: the
-next run of an interrupted namespace in a later invocation of this process
-answers its interrupts (after a restart it is left ``None``).
+counted per namespace within one invocation. ``resumed_interrupt_ids`` and
+``resume_values``: the next run of an interrupted namespace in a later
+invocation of this process answers the interrupts of its last interrupted run,
+with the values of that invocation's ``Command(resume=...)`` (after a restart
+they are left ``None``).
 
 Tokens: the recorder registers the run's collector under its namespace, where
 the handler looks first, so every LLM call made inside the node (the call's
@@ -47,6 +49,7 @@ from typing import Any
 from uuid import UUID
 
 from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from langgraph.types import Command
 
 from ._internal import guard
 from .collector import TokenCollector, _by_namespace, _roots
@@ -68,6 +71,8 @@ _attempts: dict[tuple[str | None, str], int] = {}
 _interrupted: dict[str, tuple[str | None, list[str]]] = {}
 """Interrupts waiting by namespace (with their invocation): the next run of
 that namespace in another invocation is the resumed run that answers them."""
+_resumes: dict[Any, Any] = {}
+"""``Command(resume=...)`` values of the invocations running, by root run."""
 _lock = threading.Lock()
 
 
@@ -100,6 +105,12 @@ def chain_start(
     tags: list[str] | None,
 ) -> None:
     """Open a node run if this chain run is one. Never raises."""
+    if parent_run_id is None:
+        resume = (
+            getattr(inputs, "resume", None) if isinstance(inputs, Command) else None
+        )
+        if resume is not None:
+            _resumes[run_id] = resume  # what the invocation answers with
     if not metadata:
         return
     namespace = metadata.get("langgraph_checkpoint_ns") or metadata.get("checkpoint_ns")
@@ -130,7 +141,10 @@ def _open_run(
     invocation = _roots.get(run_id)
     invocation_id = None if invocation is None else str(invocation)
     thread_id = metadata.get("thread_id")
-    thread_id = _thread_id_of_state(inputs) if thread_id is None else str(thread_id)
+    if thread_id is None:
+        thread_id = _thread_id_of_state(inputs, node_name)
+    elif type(thread_id) is not str:
+        thread_id = str(thread_id)
     step = metadata.get("langgraph_step")
     collector = TokenCollector()
     with _lock:
@@ -144,6 +158,7 @@ def _open_run(
             _inside.clear()
             _attempts.clear()
             _interrupted.clear()
+            _resumes.clear()
         key = (invocation_id, namespace)
         attempt = _attempts[key] = _attempts.get(key, 0) + 1
         run = _Run(
@@ -166,6 +181,7 @@ def _open_run(
         if waiting is not None and waiting[0] != invocation_id:
             del _interrupted[namespace]
             run.resumed_ids = waiting[1]
+            run.resume_values = _answers(_resumes.get(invocation), waiting[1])
         _open[run_id] = run
         _inside[run_id] = namespace
     _by_namespace[namespace] = collector
@@ -216,8 +232,18 @@ def _close(
     emit_run(run, elapsed_ns, status, result, error)
 
 
+def _answers(resume: Any, interrupt_ids: list[str]) -> list[Any] | None:
+    """The values of ``Command(resume=...)`` that answer these interrupts."""
+    if resume is None:
+        return None
+    if isinstance(resume, Mapping) and any(i in resume for i in interrupt_ids):
+        return [resume[i] for i in interrupt_ids if i in resume]
+    return [resume]  # one value: it answers the interrupt that waits
+
+
 def _forget_invocation(run_id: UUID) -> None:
-    """Drop the attempt counts of an invocation that ended."""
+    """Drop the attempt counts and resume values of an invocation that ended."""
+    _resumes.pop(run_id, None)
     invocation_id = str(run_id)
     with _lock:
         for key in [key for key in _attempts if key[0] == invocation_id]:

@@ -85,6 +85,8 @@ class _Run:
     state: Any
     resumed_ids: list[str] | None = None
     """Interrupts this run answers, when known otherwise than by scratchpad."""
+    resume_values: list[Any] | None = None
+    """The values it was resumed with, when known otherwise than by scratchpad."""
 
 
 def _thread_id_of_state(state: Any, node_name: str | None) -> str:
@@ -318,6 +320,8 @@ def emit_run(
                         interrupt_value = (wrapped or {}).get("value")
         scratchpad = run.scratchpad
         resume = None if scratchpad is None else getattr(scratchpad, "resume", None)
+        if not resume:
+            resume = run.resume_values
         started_at = run.started_at
         step = run.step
         # Every value below is built here with the right type (UTC times,
