@@ -130,6 +130,7 @@ def test_interrupt_and_resume_with_a_checkpointer() -> None:
     assert interrupted.interrupt_id == pending.id
     assert interrupted.interrupt_value == {"found": EXPECTED["found"]}
     assert resumed.resumed_interrupt_ids == [pending.id]
+    assert resumed.resume_values == ["publish"]
     assert PipelineRunSummary.from_logs("t1", read_node_logs("t1")).status == (
         "completed"
     )
