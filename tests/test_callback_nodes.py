@@ -397,3 +397,17 @@ def test_parallel_branches_get_exactly_their_own_tokens(use_async: bool) -> None
     assert sorted(records()) == sorted(
         (name, "success", p + c) for name, (p, c) in branches.items()
     )
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_agent_as_a_subgraph_counts_each_call_once(factory: str) -> None:
+    """An agent added as a node: its model calls count on its model node, not
+    again on the node that ran it (whose output returns the same messages)."""
+    from langgraph.graph import MessagesState
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("fact_check", react_agent(factory))
+    builder.add_edge(START, "fact_check").add_edge("fact_check", END)
+    result = builder.compile().invoke(QUESTION, cfg())
+    assert contents(result["messages"]) == EXPECTED
+    assert records() == [*agent_records(factory), ("fact_check", "success", 0)]

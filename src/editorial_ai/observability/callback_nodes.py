@@ -229,6 +229,14 @@ def _close(
     if _by_namespace.get(namespace) is not run.collector:
         return  # a wrapped node took the namespace over and wrote its record
     _by_namespace.pop(namespace, None)
+    seen = run.collector.seen_message_ids
+    if seen and "|" in namespace:
+        # The node that ran this subgraph returns the same messages: tell it
+        # they were counted, so that its returned-messages fallback does not
+        # count them again.
+        enclosing = _by_namespace.get(namespace.rpartition("|")[0])
+        if enclosing is not None:
+            enclosing.note_messages(list(seen))
     emit_run(run, elapsed_ns, status, result, error)
 
 
