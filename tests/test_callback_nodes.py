@@ -411,3 +411,26 @@ def test_agent_as_a_subgraph_counts_each_call_once(factory: str) -> None:
     result = builder.compile().invoke(QUESTION, cfg())
     assert contents(result["messages"]) == EXPECTED
     assert records() == [*agent_records(factory), ("fact_check", "success", 0)]
+
+
+def test_failed_llm_call_in_a_node_recorded_from_callbacks() -> None:
+    """Each call is its own entry with its run id; a failed call is kept."""
+    from ._fakes import FailingModel, ProviderDown
+
+    good = chat_model(reply("ok", 12, 3))
+    bad = FailingModel(messages=iter([]))
+
+    def write(state: State) -> dict[str, Any]:
+        good.invoke("draft")
+        with pytest.raises(ProviderDown):
+            bad.invoke("again")
+        return {"notes": ["w"]}
+
+    line(write).invoke({"topic": "x"}, cfg())
+    (log,) = read_node_logs("t1")
+    assert [(u.status, u.total_tokens) for u in log.token_usage] == [
+        ("success", 15),
+        ("error", 0),
+    ]
+    assert log.token_usage[1].error_type == "ProviderDown"
+    assert all(u.run_id for u in log.token_usage)

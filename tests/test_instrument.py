@@ -345,3 +345,24 @@ def test_a_graph_it_cannot_read_is_a_warning_not_an_error(
     graph.nodes = nodes
     asyncio.run(graph.ainvoke({"topic": "AI"}, cfg()))
     assert read_node_logs("t1") == []
+
+
+def test_node_calling_an_instrumented_agent_counts_each_call_once() -> None:
+    """A wrapped node returning an instrumented agent's messages adds no tokens."""
+    from langgraph.graph import MessagesState
+
+    agent = instrument(react_agent())
+
+    @node_wrapper
+    def fact_check(state: MessagesState) -> dict[str, Any]:
+        return {"messages": agent.invoke(state)["messages"]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(fact_check).add_edge(START, "fact_check")
+    graph = builder.add_edge("fact_check", END).compile()
+    result = graph.invoke(QUESTION, cfg())
+    assert contents(result["messages"]) == EXPECTED
+    assert records() == [
+        *agent_records("create_react_agent"),
+        ("fact_check", "success", 0),
+    ]

@@ -52,7 +52,7 @@ from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
 from ._internal import guard
-from .collector import TokenCollector, _by_namespace, _roots
+from .collector import TokenCollector, _by_namespace, _current, _roots
 from .models import NodeStatus
 from .node_wrapper import RECORDED, _NodeSpec, _Run, _thread_id_of_state, emit_run
 from .node_wrapper import node_wrapper as _node_wrapper
@@ -146,7 +146,13 @@ def _open_run(
     elif type(thread_id) is not str:
         thread_id = str(thread_id)
     step = metadata.get("langgraph_step")
-    collector = TokenCollector()
+    # The node this one runs inside (the node that runs its subgraph): its
+    # collector learns which messages were counted here, so that its
+    # returned-messages fallback does not count them again.
+    parent = (
+        _by_namespace.get(namespace.rpartition("|")[0]) if "|" in namespace else None
+    )
+    collector = TokenCollector(parent=parent or _current.get())
     with _lock:
         if run_id in _open:
             return  # another handler on this run records it
@@ -229,14 +235,6 @@ def _close(
     if _by_namespace.get(namespace) is not run.collector:
         return  # a wrapped node took the namespace over and wrote its record
     _by_namespace.pop(namespace, None)
-    seen = run.collector.seen_message_ids
-    if seen and "|" in namespace:
-        # The node that ran this subgraph returns the same messages: tell it
-        # they were counted, so that its returned-messages fallback does not
-        # count them again.
-        enclosing = _by_namespace.get(namespace.rpartition("|")[0])
-        if enclosing is not None:
-            enclosing.note_messages(list(seen))
     emit_run(run, elapsed_ns, status, result, error)
 
 
