@@ -236,7 +236,7 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         kwargs: dict[str, Any],
         prompt_chars: int,
     ) -> None:
-        collector = _current.get() or _find_collector(metadata)
+        collector = _find_collector(metadata)
         if collector is None:
             return
         # The invocation parameters are read only when LangChain's metadata
