@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic_core import PydanticSerializationError
+from langgraph.graph import END, START, StateGraph
+from pydantic_core import PydanticSerializationError, to_json
 
-from editorial_ai.observability import NodeRunLog, TokenUsage, append_node_log
-from editorial_ai.observability._line import encode_record
+from editorial_ai.observability import (
+    NodeRunLog,
+    TokenUsage,
+    _line,
+    append_node_log,
+    node_wrapper,
+    read_node_logs,
+)
+from editorial_ai.observability._line import encode_record, encode_record_line
 from editorial_ai.observability.models import (
     build_call_usage,
     build_node_run_log,
     build_token_usage,
 )
+from editorial_ai.observability.snapshot import (
+    _fast,
+    snapshot_output,
+    snapshot_state,
+)
+from editorial_ai.observability.snapshot._fast import long_text_json
 from editorial_ai.observability.storage import thread_log_path
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -276,3 +290,164 @@ def test_any_record_encodes_as_the_model_does(
             encode_record(log)
         return
     assert encode_record(log) == expected
+
+
+# -- long texts spliced from the bytes the snapshot fast path kept -------------
+
+LONG_TEXTS = {
+    "ascii": "y" * 100_000,
+    "escapes": 'line "one"\n\ttab \\ back \x01\x1f ' * 300,
+    "unicode": "é 😀 \u2028 \u2029 中文 " * 500,
+    "at the bound": "w" * (256 * 1024 - 64),
+}
+
+
+def _spliced_record(input_state: Any, output_state: Any, **changes: Any) -> NodeRunLog:
+    return build_node_run_log(
+        _fields(
+            input_state=snapshot_state(input_state),
+            output_state=snapshot_output(output_state),
+            **changes,
+        )
+    )
+
+
+def _assert_model_bytes(log: NodeRunLog) -> None:
+    expected = _model_bytes(log)
+    assert encode_record(log) == expected
+    assert encode_record_line(log) == expected + b"\n"
+
+
+@pytest.mark.parametrize("kind", sorted(LONG_TEXTS))
+def test_a_long_text_is_spliced_and_the_line_is_the_model_bytes(kind: str) -> None:
+    text = LONG_TEXTS[kind]
+    other = "z" * 5000
+    state: dict[str, Any] = {"topic": "AI", "body": text, "step": 0}
+    if len(text) < 200_000:  # else a second text would be over the bound
+        state["notes"] = other
+    log = _spliced_record(state, {"body": text, "step": 1})
+    # The fast path kept the bytes, so the splice is what is compared.
+    assert long_text_json(text) == to_json(text)
+    kept = _line._splice_slots(dict(log.__dict__))
+    expected = [to_json(text), to_json(other), to_json(text)]
+    assert kept == (expected if "notes" in state else expected[::2])
+    before = dict(log.input_state or {})
+    _assert_model_bytes(log)
+    # The record's snapshots are left as they were (not even swapped).
+    assert log.input_state == before
+    assert log.input_state is not None and log.input_state["body"] is text
+
+
+def test_a_nested_long_text_is_serialized_whole_and_right() -> None:
+    text = "n" * 6000
+    log = _spliced_record({"doc": {"body": text, "tags": [text]}}, {"n": [text]})
+    _assert_model_bytes(log)
+
+
+def test_the_placeholder_elsewhere_makes_the_line_whole() -> None:
+    text = "p" * 5000
+    placeholder = _line._PLACEHOLDER
+    for changes in (
+        {"node_name": placeholder},
+        {"error_message": placeholder},
+        {"interrupt_value": {"k": [placeholder]}},
+    ):
+        log = _spliced_record({"body": text}, {"step": 1}, **changes)
+        _assert_model_bytes(log)
+    log = _spliced_record({"body": text, "other": placeholder * 2}, None)
+    _assert_model_bytes(log)
+    # The placeholder as a key beside the spliced text.
+    log = _spliced_record({"body": text}, {placeholder: 1})
+    _assert_model_bytes(log)
+
+
+def test_a_snapshot_changed_after_it_was_taken_is_written_as_it_is() -> None:
+    text = "c" * 5000
+    kept = "k" * 7000
+    snapshot_state({"kept": kept})  # kept's bytes are remembered too
+    for change in (
+        lambda s: s.__setitem__("body", "d" * 5000),  # a text never measured
+        lambda s: s.__setitem__("body", kept),  # another remembered text
+        lambda s: s.__setitem__("extra", [text, {"x": text}]),
+        lambda s: s.pop("body"),
+        lambda s: s.__setitem__("body", {"inner": text}),
+    ):
+        log = _spliced_record({"body": text, "step": 0}, {"body": text})
+        assert log.input_state is not None
+        change(log.input_state)
+        _assert_model_bytes(log)
+
+
+def test_a_forgotten_text_is_serialized_whole() -> None:
+    text = "f" * 5000
+    log = _spliced_record({"body": text}, {"body": text})
+    _fast._long.clear()
+    assert long_text_json(text) is None
+    _assert_model_bytes(log)
+
+
+class _Doc(TypedDict):
+    body: str
+    step: int
+
+
+def test_a_node_that_mutates_its_state_leaves_the_written_input_alone(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RELIABILITY.md case 11 through a real graph, with the text spliced."""
+    monkeypatch.setenv("EDITORIAL_AI_LOG_DIR", str(tmp_path))
+    original = "o" * 100_000
+
+    @node_wrapper
+    def edit(state: _Doc) -> dict[str, Any]:
+        state["body"] = "m" * 100_000  # in place, after the input snapshot
+        return {"step": state["step"] + 1}
+
+    builder = StateGraph(_Doc)
+    builder.add_node("edit", edit)
+    builder.add_edge(START, "edit")
+    builder.add_edge("edit", END)
+    graph = builder.compile()
+    graph.invoke(
+        {"body": original, "step": 0}, {"configurable": {"thread_id": "mutate"}}
+    )
+    raw = thread_log_path("mutate").read_bytes()
+    (log,) = read_node_logs("mutate")
+    assert log.input_state == {"body": original, "step": 0}
+    assert raw == _model_bytes(log) + b"\n"
+
+
+_LONG = st.builds(
+    lambda piece, n: (piece * (4096 // max(len(piece), 1) + n))[: 4096 + n],
+    st.text(min_size=1, max_size=6).filter(
+        lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t)
+    ),
+    st.integers(0, 3000),
+)
+_WITH_LONG = st.dictionaries(st.text(max_size=8), _json | _LONG, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    input_state=_WITH_LONG,
+    output_state=_WITH_LONG,
+    change=st.sampled_from(["none", "drop", "replace", "add"]),
+    name=st.text(max_size=12) | st.just(_line._PLACEHOLDER),
+)
+def test_any_record_with_long_texts_encodes_as_the_model_does(
+    input_state: dict[str, Any],
+    output_state: dict[str, Any],
+    change: str,
+    name: str,
+) -> None:
+    log = _spliced_record(input_state, output_state, node_name=name)
+    snapshot = log.input_state
+    if snapshot and change != "none":
+        key = next(iter(snapshot))
+        if change == "drop":
+            del snapshot[key]
+        elif change == "replace":
+            snapshot[key] = "r" * 4500
+        else:
+            snapshot["added"] = output_state
+    _assert_model_bytes(log)

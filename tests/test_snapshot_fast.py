@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
@@ -11,6 +12,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from editorial_ai.observability._line import encode_record, encode_record_line
+from editorial_ai.observability.models import NodeRunLog
 from editorial_ai.observability.snapshot import (
     REDACTED,
     SnapshotOptions,
@@ -18,7 +21,12 @@ from editorial_ai.observability.snapshot import (
     snapshot_output,
     snapshot_state,
 )
-from editorial_ai.observability.snapshot._fast import DECLINED, OVER, fast_snapshot
+from editorial_ai.observability.snapshot._fast import (
+    DECLINED,
+    OVER,
+    fast_snapshot,
+    long_text_json,
+)
 from editorial_ai.observability.snapshot._walk import _Walker
 
 # Examples the property test runs; docs/performance.md quotes this number.
@@ -81,6 +89,13 @@ TEXT = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)),
     SECRET_LOOKING,
     st.builds(lambda n, c: c * n, st.integers(4000, 6000), st.sampled_from("ab\n")),
+    # Long texts with escapes and non-ASCII: their kept JSON bytes are spliced
+    # into the line (``_line.py``).
+    st.builds(
+        lambda n, c: c * n,
+        st.integers(1400, 2000),
+        st.sampled_from(['"\\x', "é😀\u2028", "\x01\t中"]),
+    ),
 )
 SCALARS = st.one_of(
     TEXT,
@@ -196,6 +211,39 @@ def test_fast_path_equals_the_careful_walk(
     assert to_json(fast) == to_json(whole)
     if bound is not None:
         assert _size(fast) <= bound
+    _assert_line_is_the_model_bytes(fast)
+
+
+def _long_texts(value: Any) -> list[str]:
+    if type(value) is str:
+        return [value] if len(value) >= 4096 else []
+    if type(value) is dict:
+        return [t for item in value.values() for t in _long_texts(item)]
+    if type(value) is list:
+        return [t for item in value for t in _long_texts(item)]
+    return []
+
+
+def _assert_line_is_the_model_bytes(snapshot: dict[str, Any]) -> None:
+    """The JSON bytes the fast path kept for a long text are that text's, and
+    the line that splices them is the model serializer's, byte for byte."""
+    for text in _long_texts(snapshot):
+        kept = long_text_json(text)
+        assert kept is None or kept == to_json(text)
+    now = datetime.now(UTC)
+    log = NodeRunLog.model_construct(
+        thread_id="t",
+        node_name="n",
+        status="success",
+        started_at=now,
+        ended_at=now,
+        input_state=snapshot,
+        output_state=snapshot,
+    )
+    assert len(log.__dict__) == len(NodeRunLog.model_fields)  # the fast encoding
+    expected = log.__pydantic_serializer__.to_json(log)
+    assert encode_record(log) == expected
+    assert encode_record_line(log) == expected + b"\n"
 
 
 def test_fast_path_takes_a_plain_state() -> None:

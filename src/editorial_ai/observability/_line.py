@@ -12,13 +12,29 @@ Only exact ``NodeRunLog`` and ``TokenUsage`` instances holding every field
 take this path; anything else (a subclass, a record whose fields were
 replaced by other types) is serialized by the model, as before.
 ``tests/test_line_encoding.py`` compares both encodings byte for byte.
+
+A long text (4 KB or more) at the top level of a snapshot is not escaped
+again: the snapshot fast path kept its JSON bytes (``to_json(text)``,
+remembered by the text's identity, see ``snapshot._fast``). The record is
+serialized with a placeholder in its place, in a shallow copy of that
+snapshot dict (the record and its snapshot are never changed, so a sink
+reading them in another thread sees nothing), and the kept bytes are put
+where the placeholder is. The placeholder holds 128 random bits drawn at
+import; a line in which it does not occur exactly once per text spliced is
+serialized whole instead. A str cannot change, so the kept bytes are that
+text's bytes whatever happened to the state since.
 """
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from pydantic_core import to_json
 
 from .models import NodeRunLog, TokenUsage
+from .snapshot._fast import long_text_json
+from .snapshot._text import _BIG_TEXT
 
 _N_FIELDS = len(NodeRunLog.model_fields)
 _N_USAGE_FIELDS = len(TokenUsage.model_fields)
@@ -40,6 +56,60 @@ if tuple(NodeRunLog.model_computed_fields) != _COMPUTED:  # pragma: no cover
     raise ImportError("NodeRunLog's computed fields changed: update _line.py")
 
 
+# The snapshots, in the order the line gives them.
+_SNAPSHOTS = tuple(
+    name for name in NodeRunLog.model_fields if name in ("input_state", "output_state")
+)
+_MAX_KEYS = 64  # a snapshot with more top-level keys is serialized whole
+_PLACEHOLDER = "\x00spliced-text-" + secrets.token_hex(16)
+_PLACEHOLDER_JSON = to_json(_PLACEHOLDER)
+
+
+def _splice_slots(data: dict[str, Any]) -> list[bytes] | None:
+    """Put the placeholder, in copies of the snapshot dicts in ``data``, where
+    a long text's JSON bytes are kept; their bytes in order, or ``None``."""
+    kept: list[bytes] | None = None
+    for name in _SNAPSHOTS:
+        snapshot = data[name]
+        if type(snapshot) is not dict or len(snapshot) > _MAX_KEYS:
+            continue
+        copy: dict[str, Any] | None = None
+        for key, value in snapshot.items():
+            if type(value) is str and len(value) >= _BIG_TEXT:
+                text_json = long_text_json(value)
+                if text_json is None:
+                    continue
+                if copy is None:
+                    copy = snapshot.copy()
+                    data[name] = copy
+                copy[key] = _PLACEHOLDER
+                if kept is None:
+                    kept = []
+                kept.append(text_json)
+    return kept
+
+
+def _to_json(fields: dict[str, Any], data: dict[str, Any], end: bytes) -> bytes:
+    """``data`` (a copy of ``fields`` plus the computed values) as JSON, with
+    kept long texts spliced in, followed by ``end``."""
+    kept = _splice_slots(data)
+    line = to_json(data, inf_nan_mode="null")
+    if kept is not None:
+        parts = line.split(_PLACEHOLDER_JSON)
+        if len(parts) == len(kept) + 1:
+            pieces = [parts[0]]
+            for text_json, part in zip(kept, parts[1:], strict=True):
+                pieces.append(text_json)
+                pieces.append(part)
+            pieces.append(end)
+            return b"".join(pieces)
+        # The placeholder elsewhere in the record: serialized whole.
+        for name in _SNAPSHOTS:
+            data[name] = fields[name]
+        line = to_json(data, inf_nan_mode="null")
+    return line + end if end else line
+
+
 def encode_record(log: NodeRunLog) -> bytes:
     """``log`` as the bytes its model serializer gives (no newline).
 
@@ -47,9 +117,19 @@ def encode_record(log: NodeRunLog) -> bytes:
     ``ValueError``, ``RecursionError``) for values JSON cannot hold; the
     writer then takes its careful path.
     """
+    return _encode(log, b"")
+
+
+def encode_record_line(log: NodeRunLog) -> bytes:
+    """:func:`encode_record` followed by a newline, without copying the line
+    once more to add it. Raises as :func:`encode_record` does."""
+    return _encode(log, b"\n")
+
+
+def _encode(log: NodeRunLog, end: bytes) -> bytes:
     fields = log.__dict__
     if type(log) is not NodeRunLog or len(fields) != _N_FIELDS:
-        return log.__pydantic_serializer__.to_json(log)
+        return log.__pydantic_serializer__.to_json(log) + end
     data = fields.copy()
     data["duration_ms"] = (
         fields["ended_at"] - fields["started_at"]
@@ -57,13 +137,13 @@ def encode_record(log: NodeRunLog) -> bytes:
     usages = fields["token_usage"]
     if not usages:
         data.update(_NO_CALLS)
-        return to_json(data, inf_nan_mode="null")
+        return _to_json(fields, data, end)
     calls = []
     prompt = completion = total = cached = creation = reasoning = unreported = 0
     for usage in usages:
         values = usage.__dict__
         if type(usage) is not TokenUsage or len(values) != _N_USAGE_FIELDS:
-            return log.__pydantic_serializer__.to_json(log)
+            return log.__pydantic_serializer__.to_json(log) + end
         calls.append(values)
         prompt += values["prompt_tokens"]
         completion += values["completion_tokens"]
@@ -82,4 +162,4 @@ def encode_record(log: NodeRunLog) -> bytes:
     data["total_reasoning_tokens"] = reasoning
     data["llm_calls"] = len(calls)
     data["unreported_calls"] = unreported
-    return to_json(data, inf_nan_mode="null")
+    return _to_json(fields, data, end)

@@ -36,7 +36,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from ._options import _Plan
 from ._redact import REDACTED, has_secret_text, may_hold_secret
-from ._text import _BIG_TEXT, _CACHEABLE_CHARS, _CACHED_TEXTS, _measure
+from ._text import _BIG_TEXT, _CACHEABLE_CHARS, _CACHED_TEXTS
 from ._walk import (
     _KINDS,
     _classify,
@@ -64,17 +64,22 @@ class _Decline(Exception):
     pass
 
 
-# A long text: its JSON size and whether it holds a credential, by identity.
-_long: dict[int, tuple[str, int, bool]] = {}
+# A long text: its JSON bytes (kept up to _KEPT_BYTES, else ``None``), their
+# size and whether it holds a credential, by identity. The line encoding
+# (``_line.py``) reads the bytes back through :func:`long_text_json`.
+_long: dict[int, tuple[str, int, bool, bytes | None]] = {}
+_KEPT_BYTES = 1 << 20
 
 
 def _long_text(text: str) -> tuple[int, bool]:
     hit = _long.get(id(text))
     if hit is not None and hit[0] is text:
         return hit[1], hit[2]
-    piece, size = _measure(text)
-    if piece is not text:
-        raise _Decline  # a lone surrogate: the walk replaces it
+    try:
+        data = to_json(text)
+    except PydanticSerializationError:
+        raise _Decline from None  # a lone surrogate: the walk replaces it
+    size = len(data)
     secret = has_secret_text(text)
     if len(text) <= _CACHEABLE_CHARS:
         if len(_long) >= _CACHED_TEXTS:
@@ -82,8 +87,21 @@ def _long_text(text: str) -> tuple[int, bool]:
                 del _long[next(iter(_long))]
             except (KeyError, StopIteration, RuntimeError):  # another thread won
                 pass
-        _long[id(text)] = (text, size, secret)
+        _long[id(text)] = (text, size, secret, data if size <= _KEPT_BYTES else None)
     return size, secret
+
+
+def long_text_json(text: str) -> bytes | None:
+    """The JSON bytes (``to_json(text)``) of a long text the fast path took
+    and still remembers, or ``None``.
+
+    The entry holds the text, so a hit by identity is this very string, and
+    a ``str`` cannot change: the bytes are its bytes whenever they are asked.
+    """
+    hit = _long.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[3]
+    return None
 
 
 class _Copy:
