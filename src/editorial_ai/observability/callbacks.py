@@ -42,6 +42,7 @@ from .collector import (
     make_usage,
     note_chain_start,
 )
+from .invocations import graph_run_ended, graph_run_started
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
 
@@ -132,20 +133,25 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         roots = _roots
         if parent_run_id is None:
             roots[run_id] = run_id
+            graph_run_started(run_id, inputs, kwargs.get("metadata"))
         elif len(roots) < _MAX_ROOTS:
             roots[run_id] = roots.get(parent_run_id, parent_run_id)
         else:
             note_chain_start(run_id, parent_run_id)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """Forget the ended chain run."""
+        """Forget the ended chain run; a graph run's end goes to the sinks."""
         _roots.pop(run_id, None)
+        if kwargs.get("parent_run_id") is None:
+            graph_run_ended(run_id, outputs)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
-        """Forget the failed chain run."""
+        """Forget the failed chain run; a graph run's end goes to the sinks."""
         _roots.pop(run_id, None)
+        if kwargs.get("parent_run_id") is None:
+            graph_run_ended(run_id, None)
 
     # -- start: decide which node the call belongs to -------------------------
 
