@@ -5,8 +5,7 @@ the same spans without a converter:
 
 * OpenTelemetry's GenAI semantic conventions: the invocation root is an
   ``invoke_workflow`` operation, each LLM call a ``chat`` operation span with
-  ``gen_ai.request.model`` / ``gen_ai.response.model``,
-  ``gen_ai.provider.name`` and ``gen_ai.usage.input_tokens`` /
+  ``gen_ai.request.model``, ``gen_ai.provider.name`` and ``gen_ai.usage.input_tokens`` /
   ``output_tokens`` / ``cache_read.input_tokens`` /
   ``cache_creation.input_tokens`` / ``reasoning.output_tokens``; the thread is
   ``gen_ai.conversation.id``; errors are ``error.type`` plus an ``exception``
@@ -325,8 +324,10 @@ def call_content(
         **thread_attributes(log.thread_id, log.invocation_id),
     }
     if model:
+        # One name is recorded (the response's, else the request's), so it is
+        # given once, as the request's: gen_ai.response.model would claim more,
+        # and Phoenix shows it as the call's output ({"model": ...}).
         attributes["gen_ai.request.model"] = model
-        attributes["gen_ai.response.model"] = model
         attributes["llm.model_name"] = model
     provider = genai_provider(usage)
     if provider:
