@@ -4,12 +4,14 @@ exporter, the same spans from recorded JSONL, and failures kept away."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import operator
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -31,10 +33,12 @@ from typing_extensions import TypedDict
 
 from editorial_ai.observability import (
     NodeRunLog,
+    TokenUsage,
     TokenUsageCallbackHandler,
     node_wrapper,
     read_node_logs,
 )
+from editorial_ai.observability.invocations import graph_runs_path, read_graph_runs
 from editorial_ai.observability.otel._attributes import (
     bounded_json,
     ns,
@@ -780,3 +784,165 @@ def test_span_ids_are_stable_and_distinct() -> None:
     ids = [spans_from_logs([log])[0].context for log in logs]
     assert ids[0] == ids[1]
     assert len({context.span_id for context in ids if context}) == 3
+
+
+# -- LLM calls as spans -------------------------------------------------------------
+
+
+def test_call_spans_keep_recorded_times_and_details() -> None:
+    """A call with its own start and end keeps them; cache reads and writes
+    and reasoning appear under both vocabularies; a failed call is ERROR."""
+    start = T0 + timedelta(milliseconds=2)
+    calls = [
+        TokenUsage(
+            prompt_tokens=1000,
+            completion_tokens=200,
+            cached_tokens=600,
+            cache_creation_tokens=100,
+            reasoning_tokens=50,
+            model_name="claude-sonnet-4-5",
+            provider="anthropic",
+            run_id="run-1",
+            started_at=start,
+            ended_at=start + timedelta(milliseconds=3),
+        ),
+        TokenUsage(
+            model_name="gemini-2.5-flash",
+            provider="google_genai",
+            usage_reported=False,
+            status="error",
+            error_type="ResourceExhausted",
+            started_at=start + timedelta(milliseconds=4),
+            ended_at=start + timedelta(milliseconds=5),
+        ),
+    ]
+    log = make_log(tokens=None, token_usage=calls)
+    spans = spans_from_logs([log])
+    (node,) = node_spans(spans)
+    first, second = sorted(children_of(spans, node), key=lambda s: s.start_time or 0)
+    assert (first.start_time, first.end_time) == (
+        ns(start),
+        ns(start + timedelta(milliseconds=3)),
+    )
+    got = dict(first.attributes or {})
+    assert got["langgraph.call_times"] == "recorded"
+    assert got["langgraph.llm_run_id"] == "run-1"
+    assert got["gen_ai.usage.cache_read.input_tokens"] == 600
+    assert got["llm.token_count.prompt_details.cache_read"] == 600
+    assert got["gen_ai.usage.cache_creation.input_tokens"] == 100
+    assert got["llm.token_count.prompt_details.cache_write"] == 100
+    assert got["gen_ai.usage.reasoning.output_tokens"] == 50
+    assert got["llm.token_count.completion_details.reasoning"] == 50
+    assert got["gen_ai.provider.name"] == got["llm.provider"] == "anthropic"
+    assert first.status.status_code is StatusCode.OK
+    failed = dict(second.attributes or {})
+    assert second.status.status_code is StatusCode.ERROR
+    assert failed["error.type"] == "ResourceExhausted"
+    assert failed["gen_ai.provider.name"] == "gcp.gemini"
+    assert failed["llm.provider"] == "google"
+    assert failed["langgraph.usage_reported"] is False
+    assert not any("token" in key for key in failed)
+    assert [event.name for event in second.events] == ["exception"]
+
+
+def test_calls_without_times_share_the_node_time_in_order() -> None:
+    """Calls recorded without their own times split the node's span evenly,
+    in record order, marked estimated."""
+    calls = [TokenUsage(prompt_tokens=n, model_name="gpt-4o") for n in (1, 2, 3)]
+    log = make_log(tokens=None, token_usage=calls, duration_ms=30.0)
+    spans = spans_from_logs([log])
+    (node,) = node_spans(spans)
+    ordered = sorted(children_of(spans, node), key=lambda s: s.start_time or 0)
+    assert [(s.attributes or {})["llm.token_count.prompt"] for s in ordered] == [
+        1,
+        2,
+        3,
+    ]
+    assert ordered[0].start_time == node.start_time
+    assert ordered[-1].end_time == node.end_time
+    for before, after in itertools.pairwise(ordered):
+        assert before.end_time == after.start_time
+    assert {(s.attributes or {})["langgraph.call_times"] for s in ordered} == {
+        "estimated"
+    }
+
+
+# -- the root at the end of the graph run ---------------------------------------------
+
+
+def test_root_is_sent_when_the_graph_run_ends_with_its_input_and_output(
+    log_dir: Path,
+) -> None:
+    """With the handler on the graph run, the root leaves as the run ends
+    (no flush), carrying the graph's input and final output; export from
+    the JSONL gives the same spans, root included."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+    result = write_graph().invoke({"topic": "AI"}, config())
+    live = list(exporter.get_finished_spans())
+    (root,) = roots(live)
+    attributes = root.attributes or {}
+    assert json.loads(str(attributes["input.value"])) == {"topic": "AI"}
+    assert json.loads(str(attributes["output.value"])) == result
+    assert attributes["output.mime_type"] == "application/json"
+    sink.shutdown()
+    assert len(exporter.get_finished_spans()) == len(live)  # nothing re-sent
+    logs = read_node_logs("t1")
+    graph_runs = read_graph_runs("t1")
+    assert list(graph_runs) == [logs[0].invocation_id]
+    backfill = spans_from_logs(logs, capture_io=True, graph_runs=graph_runs)
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+
+
+def test_two_handlers_end_a_graph_run_once(log_dir: Path) -> None:
+    """Two handlers on one graph run: one root, one graph-run record."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    set_sinks([JsonlSink(), sink])
+    run_config: Any = {
+        "configurable": {"thread_id": "t1"},
+        "callbacks": [TokenUsageCallbackHandler(), TokenUsageCallbackHandler()],
+    }
+    write_graph().invoke({"topic": "AI"}, run_config)
+    assert len(roots(exporter.get_finished_spans())) == 1
+    lines = Path(graph_runs_path("t1")).read_text().splitlines()
+    assert len(lines) == 1
+    sink.shutdown()
+
+
+def test_a_failing_graph_run_still_sends_its_root_once() -> None:
+    """A graph run that raises ends its trace: the root is ERROR, no output."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+
+    @node_wrapper
+    def check(state: State) -> dict[str, Any]:
+        raise ValueError("no source")
+
+    with pytest.raises(ValueError):
+        line_graph(check).invoke({"topic": "x"}, config())
+    (root,) = roots(exporter.get_finished_spans())
+    assert root.status.status_code is StatusCode.ERROR
+    assert "input.value" in (root.attributes or {})
+    assert "output.value" not in (root.attributes or {})
+    sink.shutdown()
+    assert len(roots(exporter.get_finished_spans())) == 1
+
+
+class BrokenAtTheEnd(JsonlSink):
+    """A sink whose graph-run end raises."""
+
+    def end_invocation(self, *args: Any) -> None:
+        raise RuntimeError("sink bug")
+
+
+def test_a_sink_failing_at_the_graph_run_end_is_contained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The graph's result stands; the failure is one warning."""
+    set_sinks([BrokenAtTheEnd()])
+    result = write_graph().invoke({"topic": "AI"}, config())
+    assert result["draft"] == "draft"
+    assert "sink bug" in caplog.text

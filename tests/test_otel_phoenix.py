@@ -306,4 +306,6 @@ def test_example_pipeline_live_then_backfill_in_phoenix(
     assert check.status == "ERROR"
     (root,) = [span for span in new if span.parent_id is None]
     assert root.status == "ERROR"
+    assert root.input is not None  # the graph's input, kept for the backfill
+    assert json.loads(root.input["value"]) == {"topic": "AI"}
     print("\ntwo-model node, export-otel:\n" + span_table(new, new_runs))

@@ -307,6 +307,7 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         )
         from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+        from .invocations import read_graph_runs
         from .otel import default_endpoint, spans_from_logs
     except ImportError as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
@@ -326,7 +327,10 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         try:
             for logs in threads:
                 spans = spans_from_logs(
-                    logs, service_name=args.service_name, capture_io=args.io
+                    logs,
+                    service_name=args.service_name,
+                    capture_io=args.io,
+                    graph_runs=read_graph_runs(logs[0].thread_id, args.log_dir),
                 )
                 for start in range(0, len(spans), _EXPORT_BATCH):
                     batch = spans[start : start + _EXPORT_BATCH]
@@ -395,7 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="service.name of the spans (default: $OTEL_SERVICE_NAME or editorial-ai)",
     )
     export.add_argument(
-        "--io", action="store_true", help="attach the recorded state snapshots"
+        "--io",
+        action="store_true",
+        help="attach the recorded state snapshots (nodes' state, graphs' input "
+        "and final output)",
     )
     export.add_argument(
         "--timeout",

@@ -7,20 +7,32 @@ keeps the graph's input (a snapshot, bounded and redacted like a node's); the
 end hands the input and the final output to every sink that has an
 ``end_invocation(thread_id, invocation_id, graph_input, graph_output)``
 method: the OpenTelemetry sink then sends the invocation's root span at once,
-carrying both. Nothing is kept, and nothing is snapshotted, when no sink has
-that method. Several handlers on one run end it once.
+carrying both, and the JSONL sink appends them, one line per graph run, to
+``{log_dir}/graph-runs/{thread file name}.jsonl`` (:func:`append_graph_run`),
+where ``export-otel`` finds them (:func:`read_graph_runs`), so a backfill's
+roots carry what the live roots carried. The thread files stay one
+``NodeRunLog`` per line. Nothing is kept, and nothing is snapshotted, when no
+sink has that method. Several handlers on one run end it once.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from ._internal import guard, warn_failure
+from . import _env
+from ._internal import guard, warn_failure, warn_os_error
+from ._writer import append_line
 from .snapshot import snapshot_output
+from .storage import SUFFIX, read_file_bytes, thread_file_stem
+
+GRAPH_RUNS_DIR = "graph-runs"
+"""The folder, inside the log directory, of the graph-run records."""
 
 # Graph runs started and not yet ended (bounded: a run that never ends, such
 # as a stream abandoned without closing, must not be kept forever).
@@ -96,3 +108,76 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
                     type(exc).__name__,
                     exc,
                 )
+
+
+def graph_runs_path(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> str:
+    """Where the graph-run records of ``thread_id`` are kept.
+
+    Example:
+        >>> graph_runs_path("t1", "/logs")
+        '/logs/graph-runs/t1.jsonl'
+    """
+    directory = os.path.join(_env.log_dir(log_dir), GRAPH_RUNS_DIR)
+    return os.path.join(directory, thread_file_stem(thread_id) + SUFFIX)
+
+
+def append_graph_run(
+    thread_id: str, invocation_id: str, graph_input: Any, graph_output: Any
+) -> None:
+    """Append one graph run's input and final output (snapshots). Never raises.
+
+    Example:
+        >>> append_graph_run("t1", "run-1", {"topic": "AI"}, {"draft": "..."})
+    """
+    path = "?"
+    try:
+        path = graph_runs_path(thread_id)
+        record = {
+            "thread_id": thread_id,
+            "invocation_id": invocation_id,
+            "input": graph_input,
+            "output": graph_output,
+        }
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=repr)
+        append_line(path, os.path.dirname(path), line.encode("utf-8") + b"\n")
+    except OSError as exc:
+        warn_os_error(
+            "append a graph run to", path, exc, " (the pipeline is unaffected)"
+        )
+    except Exception as exc:  # a value json refuses: lose this record only
+        warn_failure(
+            "graph-run:" + type(exc).__name__,
+            "could not append a graph run to %s: %s: %s (the pipeline is unaffected)",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def read_graph_runs(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> dict[str, tuple[Any, Any]]:
+    """The recorded graph runs of ``thread_id``: invocation id -> (input,
+    output). Never raises; a bad line costs only itself.
+
+    Example:
+        >>> read_graph_runs("no-such-thread", "/nonexistent")
+        {}
+    """
+    path = graph_runs_path(thread_id, log_dir)
+    try:
+        data = read_file_bytes(path)
+    except OSError as exc:
+        warn_os_error("read graph runs from", path, exc)
+        return {}
+    runs: dict[str, tuple[Any, Any]] = {}
+    for raw in (data or b"").splitlines():
+        try:
+            record = json.loads(raw)
+            if record["thread_id"] == thread_id:
+                runs[str(record["invocation_id"])] = (record["input"], record["output"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return runs

@@ -49,6 +49,19 @@ class JsonlSink:
         """Append ``log`` to its thread's file (never raises)."""
         append_node_log(log)
 
+    def end_invocation(
+        self,
+        thread_id: str,
+        invocation_id: str,
+        graph_input: Any = None,
+        graph_output: Any = None,
+    ) -> None:
+        """Keep a graph run's input and final output for ``export-otel``
+        (see :mod:`.invocations`; never raises)."""
+        from .invocations import append_graph_run
+
+        append_graph_run(thread_id, invocation_id, graph_input, graph_output)
+
     def __repr__(self) -> str:
         return "JsonlSink()"
 

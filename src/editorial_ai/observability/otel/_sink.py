@@ -25,7 +25,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -124,12 +124,15 @@ def spans_from_logs(
     capture_io: bool = False,
     max_attribute_bytes: int = 16384,
     root_idle_seconds: float = 60.0,
+    graph_runs: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> list[ReadableSpan]:
     """The spans of recorded node runs, exactly as the live sink sends them.
 
-    Give the runs in the order they were recorded (file order), and the live
-    sink's ``root_idle_seconds``. Every trace is closed at the end, so each
-    comes with its root span.
+    Give the runs in the order they were recorded (file order), the live
+    sink's ``root_idle_seconds``, and the thread's recorded graph runs
+    (:func:`~editorial_ai.observability.invocations.read_graph_runs`:
+    invocation id -> graph input and final output) for the roots' input and
+    output. Every trace is closed at the end, so each comes with its root.
 
     Example:
         >>> spans_from_logs([])
@@ -139,8 +142,20 @@ def spans_from_logs(
         make_resource(service_name), max_attribute_bytes, root_idle_seconds
     )
     spans: list[ReadableSpan] = []
+    thread_id = "unknown"
     for log in logs:
+        thread_id = log.thread_id
         spans.extend(assembler.add(log, capture_io=capture_io))
+    for invocation_id, (graph_input, graph_output) in (graph_runs or {}).items():
+        spans.extend(
+            assembler.end_invocation(
+                thread_id,
+                invocation_id,
+                graph_input=graph_input,
+                graph_output=graph_output,
+                capture_io=capture_io,
+            )
+        )
     spans.extend(assembler.close_all())
     return spans
 
