@@ -898,7 +898,7 @@ def test_root_is_sent_when_the_graph_run_ends_with_its_input_and_output(
 def test_two_handlers_end_a_graph_run_once(log_dir: Path) -> None:
     """Two handlers on one graph run: one root, one graph-run record."""
     exporter = InMemorySpanExporter()
-    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
     set_sinks([JsonlSink(), sink])
     run_config: Any = {
         "configurable": {"thread_id": "t1"},
@@ -931,11 +931,28 @@ def test_a_failing_graph_run_still_sends_its_root_once() -> None:
     assert len(roots(exporter.get_finished_spans())) == 1
 
 
-class BrokenAtTheEnd(JsonlSink):
+class BrokenAtTheEnd:
     """A sink whose graph-run end raises."""
+
+    def export(self, log: NodeRunLog) -> None:
+        pass
 
     def end_invocation(self, *args: Any) -> None:
         raise RuntimeError("sink bug")
+
+
+def test_without_capture_no_graph_run_is_kept(log_dir: Path) -> None:
+    """JSONL alone, or OpenTelemetry without capture: no graph-runs file, and
+    the root still leaves at the end of the graph run, without state."""
+    write_graph().invoke({"topic": "AI"}, config())
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=False)
+    set_sinks([JsonlSink(), sink])
+    write_graph().invoke({"topic": "ML"}, config())
+    (root,) = roots(exporter.get_finished_spans())
+    assert "input.value" not in (root.attributes or {})
+    assert not (log_dir / "graph-runs").exists()
+    sink.shutdown()
 
 
 def test_a_sink_failing_at_the_graph_run_end_is_contained(

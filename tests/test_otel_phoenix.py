@@ -283,6 +283,9 @@ def test_example_pipeline_live_then_backfill_in_phoenix(
         assert root.output is not None  # the graph's input and final output
     print("\nexample pipeline, live:\n" + span_table(live, runs))
 
+    # Recorded to JSONL only, with capture on (so the graph's input and
+    # output are kept for the backfill's root), then sent by export-otel.
+    monkeypatch.setenv("EDITORIAL_AI_OTEL_CAPTURE_IO", "true")
     two_model_thread("two-models")
     models_logs = read_node_logs("two-models")
     # Backfill the live thread again, then the new thread: Phoenix ingests in

@@ -49,6 +49,10 @@ class JsonlSink:
         """Append ``log`` to its thread's file (never raises)."""
         append_node_log(log)
 
+    stores_graph_io = True
+    """Told about graph runs only to keep their input and output (see
+    :mod:`.invocations`), so only when they are captured."""
+
     def end_invocation(
         self,
         thread_id: str,

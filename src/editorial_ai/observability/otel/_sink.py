@@ -307,6 +307,12 @@ class OpenTelemetrySink:
             capture_io = _env.flag(_env.OTEL_CAPTURE_IO)
         return capture_io
 
+    @property
+    def captures_graph_io(self) -> bool:
+        """Whether state is attached (then graph runs' input and output are
+        taken for the roots, see :mod:`editorial_ai.observability.invocations`)."""
+        return self._capture()
+
     def export(self, log: NodeRunLog) -> None:
         """Turn ``log`` into its spans and hand them on (closing idle traces)."""
         capture_io = self._capture()
