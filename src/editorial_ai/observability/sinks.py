@@ -3,7 +3,8 @@
 The node wrapper hands every finished ``NodeRunLog`` to :func:`emit`, which
 gives it to each configured sink in turn. A sink is any object with an
 ``export(log)`` method (``force_flush()`` and ``shutdown()`` are optional, as
-in OpenTelemetry's exporters). A sink that raises costs only itself: the
+in OpenTelemetry's exporters; so is ``end_invocation(...)``, told when a graph
+run ends, see :mod:`.invocations`). A sink that raises costs only itself: the
 failure is one warning, the node and the other sinks are unaffected.
 
 Which sinks, in order of precedence:
