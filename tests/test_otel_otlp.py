@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from editorial_ai.observability import (
     NodeRunLog,
     TokenUsageCallbackHandler,
+    append_node_log,
     node_wrapper,
     read_node_logs,
 )
@@ -231,3 +232,30 @@ def test_unknown_thread_is_an_error_before_sending(log_dir: Path) -> None:
         assert receiver.requests == 0
     assert result.returncode == 1
     assert result.stderr == "editorial-ai-obs: no such thread: 'nope'\n"
+
+
+def test_backfill_takes_the_live_idle_rule(log_dir: Path) -> None:
+    """--root-idle-seconds splits a thread's trace where the live sink would:
+    two node runs a second apart get two roots at 0.5 s, one at 60 s."""
+    from .conftest import make_log
+
+    for log in (make_log("idle"), make_log("idle", "review", start_ms=1000)):
+        append_node_log(log)
+    roots = {}
+    for idle in ("0.5", "60"):
+        with otlp_receiver() as receiver:
+            result = run_cli(
+                "export-otel",
+                "idle",
+                "--endpoint",
+                receiver.url,
+                "--root-idle-seconds",
+                idle,
+                log_dir=log_dir,
+            )
+            assert result.returncode == 0, result.stderr
+            received = receiver.wait_for(int(result.stdout.split()[1]))
+        roots[idle] = [span for span in received if span.parent_span_id is None]
+    assert (len(roots["0.5"]), len(roots["60"])) == (2, 1)
+    result = run_cli("export-otel", "idle", "--root-idle-seconds", "0", log_dir=log_dir)
+    assert result.returncode == 1 and "must be > 0" in result.stderr

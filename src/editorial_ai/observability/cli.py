@@ -311,6 +311,8 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         from .otel import default_endpoint, spans_from_logs
     except ImportError as exc:
         raise CommandError(str(exc).splitlines()[0]) from None
+    if not args.root_idle_seconds > 0:
+        raise CommandError("--root-idle-seconds must be > 0")
     endpoint = args.endpoint or default_endpoint()
     thread_ids = list(args.thread_ids) or list_threads(args.log_dir)
     if not thread_ids:
@@ -331,6 +333,7 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
                     service_name=args.service_name,
                     capture_io=args.io,
                     graph_runs=read_graph_runs(logs[0].thread_id, args.log_dir),
+                    root_idle_seconds=args.root_idle_seconds,
                 )
                 for start in range(0, len(spans), _EXPORT_BATCH):
                     batch = spans[start : start + _EXPORT_BATCH]
@@ -403,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="attach the recorded state snapshots (nodes' state, graphs' input "
         "and final output)",
+    )
+    export.add_argument(
+        "--root-idle-seconds",
+        type=float,
+        default=60.0,
+        help="the live sink's root_idle_seconds: a node run starting this long "
+        "after its trace's last end opens a new root (default 60)",
     )
     export.add_argument(
         "--timeout",
