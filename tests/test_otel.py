@@ -53,6 +53,7 @@ from editorial_ai.observability.otel._sink import (
 from editorial_ai.observability.otel._spans import TraceAssembler
 from editorial_ai.observability.sinks import JsonlSink, set_sinks
 
+from ._example import load_example
 from ._fakes import chat_model, reply
 from ._graphs import fan_out_graph
 from .conftest import T0, make_log
@@ -963,3 +964,32 @@ def test_a_sink_failing_at_the_graph_run_end_is_contained(
     result = write_graph().invoke({"topic": "AI"}, config())
     assert result["draft"] == "draft"
     assert "sink bug" in caplog.text
+
+
+def test_example_pipeline_live_and_backfill_agree_with_capture(log_dir: Path) -> None:
+    """The example pipeline (parallel async branches, a loop, an interrupt and
+    its resume) with state captured: the live spans and export-otel's spans
+    from the JSONL and graph-runs files are the same, roots included."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+    example = load_example()
+    graph = example.build_graph()
+    run_config: Any = {
+        "configurable": {"thread_id": "example"},
+        "callbacks": [TokenUsageCallbackHandler()],
+    }
+    asyncio.run(graph.ainvoke({"topic": "AI"}, run_config))
+    asyncio.run(graph.ainvoke(Command(resume={"approved": True}), run_config))
+    live = list(exporter.get_finished_spans())  # before any flush: roots sent
+    sink.shutdown()
+    assert len(exporter.get_finished_spans()) == len(live)
+    backfill = spans_from_logs(
+        read_node_logs("example"),
+        capture_io=True,
+        graph_runs=read_graph_runs("example"),
+    )
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+    assert len(roots(live)) == 2 and len(call_spans(live)) == 7
+    for root in roots(live):
+        assert {"input.value", "output.value"} <= set(root.attributes or {})

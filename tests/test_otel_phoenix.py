@@ -10,15 +10,12 @@ CI and fails under ``$CI``."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -38,12 +35,11 @@ from editorial_ai.observability.pricing import (
 )
 from editorial_ai.observability.sinks import JsonlSink, set_sinks
 
+from ._example import load_example
 from ._fakes import chat_model, reply
 from ._phoenix import Phoenix, PhoenixSpan, phoenix_server
 from ._proc import SRC
 from .test_otel import State, line_graph
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "editorial_pipeline.py"
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +47,6 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
     """One Phoenix for the module, stopped by its process id at the end."""
     with phoenix_server(tmp_path_factory.mktemp("phoenix")) as server:
         yield server
-
-
-def load_example() -> ModuleType:
-    """A fresh copy of examples/editorial_pipeline.py (its fake models answer
-    once)."""
-    name = "editorial_pipeline_%s" % uuid.uuid4().hex
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # LangGraph resolves the state's type hints here
-    spec.loader.exec_module(module)
-    return module
 
 
 def project_env(monkeypatch: pytest.MonkeyPatch) -> str:
