@@ -82,9 +82,17 @@ def export_otel(phoenix: Phoenix, *thread_ids: str) -> None:
 
 
 def two_model_thread(thread_id: str) -> None:
-    """write (gpt-4o-mini, then claude-sonnet-4-5) -> check, which fails."""
-    outline = chat_model(reply("outline", 300, 40, model="gpt-4o-mini"))
-    writer = chat_model(reply("draft", 1200, 300, model="claude-sonnet-4-5"))
+    """write (gpt-4o-mini with a cache read and reasoning, then
+    claude-sonnet-4-5 with a cache write) -> check, which fails."""
+    planned = reply("outline", 300, 40, model="gpt-4o-mini")
+    assert planned.usage_metadata is not None
+    planned.usage_metadata["input_token_details"] = {"cache_read": 200}
+    planned.usage_metadata["output_token_details"] = {"reasoning": 10}
+    drafted = reply("draft", 1200, 300, model="claude-sonnet-4-5")
+    assert drafted.usage_metadata is not None
+    drafted.usage_metadata["input_token_details"] = {"cache_creation": 100}
+    outline = chat_model(planned)
+    writer = chat_model(drafted)
 
     @node_wrapper
     def write(state: State) -> dict[str, Any]:
@@ -135,6 +143,10 @@ def compare(
         usages = sorted(log.token_usage, key=lambda u: "chat %s" % u.model_name)
         for call, usage in zip(calls, usages, strict=True):
             assert call.kind == "llm" and call.status == "OK"
+            assert call.attributes["langgraph"]["call_times"] == "recorded"
+            details = call.attributes["llm"]["token_count"].get("prompt_details", {})
+            assert details.get("cache_read", 0) == usage.cached_tokens
+            assert details.get("cache_write", 0) == usage.cache_creation_tokens
             assert call.output is None  # no made-up {"model": ...} output
             assert call.attributes["llm"]["model_name"] == usage.model_name
             assert call.prompt_tokens == usage.prompt_tokens

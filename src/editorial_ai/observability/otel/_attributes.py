@@ -98,6 +98,12 @@ _GENAI_TO_OPENINFERENCE: dict[str, tuple[str, str | None]] = {
     "gcp.vertex_ai": ("google", "vertexai"),
     "gcp.gemini": ("google", None),
     "gcp.gen_ai": ("google", None),
+    "ibm.watsonx.ai": ("ibm.watsonx.ai", None),
+    # Served by a host of other vendors' models: the host is the provider.
+    "fireworks": ("fireworks", None),
+    "together": ("together", None),
+    "ollama": ("ollama", None),
+    "cerebras": ("cerebras", None),
 }
 
 
@@ -118,17 +124,27 @@ def provider_of(model_name: str | None) -> str | None:
 
 
 def genai_provider(usage: TokenUsage) -> str | None:
-    """``gen_ai.provider.name`` of a call: its recorded provider, else a guess
-    from the model name.
+    """``gen_ai.provider.name`` of a call: its recorded provider when it is one
+    the conventions know, else what the model name plainly points to, else the
+    recorded name as it is.
+
+    The recorded provider is LangChain's ``ls_provider``: the client class's
+    name for a provider, but for a stand-in or a home-made subclass whatever
+    that class says (``genericfakechatmodel``), which a backend's price table
+    cannot match.
 
     Example:
         >>> genai_provider(TokenUsage(provider="google_genai"))
         'gcp.gemini'
+        >>> genai_provider(TokenUsage(provider="mymodel", model_name="gpt-4o"))
+        'openai'
     """
-    if usage.provider:
-        name = usage.provider.strip().lower()
-        return _LANGCHAIN_TO_GENAI.get(name, name)
-    return provider_of(usage.model_name)
+    recorded = (usage.provider or "").strip().lower()
+    if recorded:
+        name = _LANGCHAIN_TO_GENAI.get(recorded, recorded)
+        if name in _GENAI_TO_OPENINFERENCE:
+            return name
+    return provider_of(usage.model_name) or recorded or None
 
 
 def bounded_json(value: Any, max_bytes: int) -> str:
