@@ -44,7 +44,12 @@ from .collector import (
 )
 from .models import NodeStatus, TokenUsage, build_node_run_log
 from .sinks import emit
-from .snapshot import SnapshotOptions, snapshot_output, snapshot_state
+from .snapshot import (
+    SnapshotOptions,
+    redact_message,
+    snapshot_output,
+    snapshot_state,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -338,6 +343,16 @@ def _finish(
                 with guard("error message"):
                     error_message = _message(exc)
                 error_traceback = _error_excerpt(exc)
+                plan = spec.options._plan
+                if plan.scrub or plan.extras:
+                    # Messages quote LLM output, configs and URLs (issue 10).
+                    if error_message:
+                        error_message = redact_message(
+                            error_message, plan.names, plan.scrub
+                        )
+                    error_traceback = redact_message(
+                        error_traceback, plan.names, plan.scrub
+                    )
             elif isinstance(exc, GraphInterrupt):
                 interrupts = exc.args[0] if exc.args else ()
                 if interrupts:
