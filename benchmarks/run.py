@@ -38,7 +38,7 @@ from workloads import (
     workloads,
 )
 
-from editorial_ai.observability import read_node_logs
+from editorial_ai.observability import TokenUsageCallbackHandler, read_node_logs
 
 
 def floor_us(state: dict[str, Any], directory: str, repeat: int = 200) -> float:
@@ -124,6 +124,8 @@ def bench_workload(
             workload.with_llm,
         ),
         "naive wrapper": (workload.build(naive_wrapper(naive_path)), False),
+        # nothing decorated: the handler records the node runs it sees
+        "record_nodes handler": (workload.build(None), "record_nodes"),
     }
     if workload.with_llm:
         variants["ours without handler"] = (workload.build(ours()), False)
@@ -175,6 +177,11 @@ _clock = time.perf_counter_ns
 def _timed(workload: Workload, graph: Any, handler: Any, name: str, peer: Any) -> float:
     if handler == "noop":
         config = {"configurable": {"thread_id": "bench"}, "callbacks": [_NOOP]}
+    elif handler == "record_nodes":
+        config = {
+            "configurable": {"thread_id": "bench"},
+            "callbacks": [TokenUsageCallbackHandler(record_nodes=True)],
+        }
     else:
         config = handler_config("bench", handler)
     if name == "openinference+otel":
