@@ -21,8 +21,9 @@ immutable and shared) and proof that nothing needed the careful walk:
 A flat state of short ASCII texts and numbers skips step 2: its size is
 bounded by counting six bytes a character, and its texts are scanned as one.
 A long string (4 KB or more) is measured and scanned once per object and
-remembered; the bytes of step 2 leave it out. Anything else (bytes, sets,
-dates, a secret, a state over the bound ...) is declined and takes the
+remembered, with its JSON bytes (``_line.py`` splices them into the node's
+line instead of escaping the text again); the bytes of step 2 leave it out.
+Anything else (bytes, sets, dates, a secret, a state over the bound ...) is declined and takes the
 careful walk, which gives the same bytes for every state this path accepts
 (property-tested in ``tests/test_snapshot_fast.py``).
 """
