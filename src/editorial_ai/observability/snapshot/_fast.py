@@ -23,9 +23,9 @@ bounded by counting six bytes a character, and its texts are scanned as one.
 A long string (4 KB or more) is measured and scanned once per object and
 remembered, with its JSON bytes (``_line.py`` splices them into the node's
 line instead of escaping the text again); the bytes of step 2 leave it out.
-Anything else (bytes, sets, dates, a secret, a state over the bound ...) is declined and takes the
-careful walk, which gives the same bytes for every state this path accepts
-(property-tested in ``tests/test_snapshot_fast.py``).
+Anything else (bytes, sets, dates, a secret, a state over the bound ...) is
+declined and takes the careful walk, which gives the same bytes for every
+state this path accepts (property-tested in ``tests/test_snapshot_fast.py``).
 """
 
 from __future__ import annotations
