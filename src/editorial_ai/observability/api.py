@@ -74,6 +74,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from . import _env
 from ._internal import guard
+from .analytics.routes import add_stats_routes
+from .analytics.sources import (
+    merged_thread_logs,
+    merged_thread_run,
+    merged_thread_summaries,
+    merged_thread_summary,
+    resolve_log_dirs,
+)
 from .models import PipelineRunSummary
 from .reader import (
     NodeRunView,
@@ -104,6 +112,9 @@ _ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "stats.js": "text/javascript; charset=utf-8",
+    "uPlot.esm.js": "text/javascript; charset=utf-8",
+    "uPlot.min.css": "text/css; charset=utf-8",
 }
 _PORT = re.compile(r":[0-9]{1,5}")
 
@@ -250,7 +261,7 @@ RunIndex = Annotated[int, PathParam(description="position in file order, from 0"
 
 
 def create_app(
-    log_dir: str | Path | None = None,
+    log_dir: str | Path | Sequence[str | Path] | None = None,
     *,
     api_key: str | None = None,
     allowed_hosts: Sequence[str] = (),
@@ -259,7 +270,8 @@ def create_app(
 
     Args:
         log_dir: the log directory; ``None`` resolves it at every request
-            (``$EDITORIAL_AI_LOG_DIR``, else ``data/logs``).
+            (``$EDITORIAL_AI_LOG_DIR``, else ``data/logs``). Several folders
+            (or globs) are read as one: a thread in two is one thread.
         api_key: key every ``/api`` route requires in ``X-API-Key``; ``None``
             reads ``$EDITORIAL_AI_OBS_API_KEY`` now, ``""`` means no key.
         allowed_hosts: host names (no port) accepted in ``Host`` besides the
@@ -270,6 +282,11 @@ def create_app(
         >>> app.title
         'editorial-ai-observability'
     """
+    several: list[str | Path] | None = None
+    if log_dir is not None and not isinstance(log_dir, str | Path):
+        several = list(log_dir)
+        log_dir = several[0] if len(several) == 1 else None
+        several = several if len(several) > 1 else None
     explicit = None if log_dir is None else Path(log_dir)
     key = _env.api_key(api_key)
     app = FastAPI(
@@ -287,10 +304,19 @@ def create_app(
     def directory() -> Path:
         return _env.log_dir(explicit)
 
+    def folders() -> list[Path]:
+        return resolve_log_dirs(several) if several else [directory()]
+
+    add_stats_routes(app, folders)
+
     @app.get("/api/threads", response_model=ThreadList)
     def list_threads(limit: Limit = None, offset: Offset = 0) -> Response:
         """Threads, most recently written first."""
         with guard("api:threads"):
+            if several:
+                return _json(
+                    merged_thread_summaries(folders(), limit=limit, offset=offset)
+                )
             return _json(
                 thread_summaries(log_dir=directory(), limit=limit, offset=offset)
             )
@@ -299,6 +325,20 @@ def create_app(
     def logs(
         thread_id: str, include_io: bool, limit: int | None, offset: int
     ) -> Response:
+        if several:
+            for folder in folders():
+                _checked(thread_id, folder)
+            with guard("api:logs"):
+                return _json(
+                    merged_thread_logs(
+                        thread_id,
+                        folders(),
+                        include_io=include_io,
+                        limit=limit,
+                        offset=offset,
+                    )
+                )
+            return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         folder = directory()
         _checked(thread_id, folder)
         if limit is None and offset == 0:
@@ -318,21 +358,27 @@ def create_app(
         return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
 
     def summary(thread_id: str) -> Response:
-        folder = directory()
-        _checked(thread_id, folder)
         found = None
+        for folder in folders():
+            _checked(thread_id, folder)
         with guard("api:summary"):
-            found = thread_summary(thread_id, log_dir=folder)
+            if several:
+                found = merged_thread_summary(thread_id, folders())
+            else:
+                found = thread_summary(thread_id, log_dir=directory())
         if found is None:
             raise HTTPException(status_code=404, detail="no such thread")
         return _json(found)
 
     def run(thread_id: str, index: int) -> Response:
-        folder = directory()
-        _checked(thread_id, folder)
         found = None
+        for folder in folders():
+            _checked(thread_id, folder)
         with guard("api:run"):
-            found = thread_run(thread_id, index, log_dir=folder)
+            if several:
+                found = merged_thread_run(thread_id, index, folders())
+            else:
+                found = thread_run(thread_id, index, log_dir=directory())
         if found is None:
             raise HTTPException(status_code=404, detail="no such run")
         return _json(found)
@@ -429,7 +475,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(
-    log_dir: str | Path | None = None,
+    log_dir: str | Path | Sequence[str | Path] | None = None,
     host: str = "127.0.0.1",
     port: int = 8765,
     api_key: str | None = None,

@@ -1,4 +1,5 @@
-"""The command line: ``editorial-ai-obs runs | show | serve | export-otel``.
+"""The command line: ``editorial-ai-obs runs | show | serve | export-otel``, and
+``stats | sql | prune`` across threads (``analytics/commands.py``).
 
 Reads through the shared read layer (``reader.py``), like the API, so
 ``--json`` prints the very objects the API returns. Errors are one line on
@@ -20,6 +21,8 @@ from datetime import datetime
 from typing import TextIO
 
 from . import _env
+from .analytics import commands as analytics_commands
+from .analytics.sources import merged_thread_summaries, resolve_log_dirs
 from .models import PipelineRunSummary
 from .reader import NodeRunView, ThreadLogs, thread_logs, thread_summaries
 from .storage import list_threads, read_node_logs
@@ -89,14 +92,20 @@ def _check_log_dir(log_dir: str | None) -> None:
 
 
 def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
-    """One row per thread, newest first."""
-    _check_log_dir(args.log_dir)
-    listing = thread_summaries(log_dir=args.log_dir, limit=args.limit)
+    """One row per thread, newest first (several folders: read as one)."""
+    folders = resolve_log_dirs(args.log_dir)
+    if len(folders) == 1:
+        _check_log_dir(str(folders[0]))
+        listing = thread_summaries(log_dir=folders[0], limit=args.limit)
+    else:
+        if not any(folder.is_dir() for folder in folders):
+            _check_log_dir(str(folders[0]))
+        listing = merged_thread_summaries(folders, limit=args.limit)
     if args.json:
         out.write(listing.model_dump_json(indent=2) + "\n")
         return 0
     if not listing.threads:
-        raise CommandError("no threads in %s" % _env.log_dir(args.log_dir))
+        raise CommandError("no threads in %s" % ", ".join(map(str, folders)))
     rows = [["THREAD", "STATUS", "NODES", "DURATION", "TOKENS", "COST", "STARTED"]]
     for summary in listing.threads:
         rows.append(
@@ -360,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="one row per thread, newest first")
     runs.add_argument("--json", action="store_true", help="print the API's JSON")
     runs.add_argument("--limit", type=int, default=None, help="at most N threads")
-    runs.add_argument("--log-dir", help=log_dir_help)
+    runs.add_argument("--log-dir", action="append", help=log_dir_help + "; repeatable")
     runs.set_defaults(handler=cmd_runs)
 
     show = commands.add_parser("show", help="one row per node run of a thread")
@@ -373,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API and the web viewer")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--log-dir", help=log_dir_help)
+    serve.add_argument("--log-dir", action="append", help=log_dir_help + "; repeatable")
     serve.set_defaults(handler=cmd_serve)
 
     export = commands.add_parser(
@@ -405,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--log-dir", help=log_dir_help)
     export.set_defaults(handler=cmd_export_otel)
+    analytics_commands.register(commands, log_dir_help)
     return parser
 
 

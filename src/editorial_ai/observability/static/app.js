@@ -422,6 +422,13 @@ function route() {
   const match = /^#thread=(.*)$/.exec(location.hash);
   const listView = document.getElementById("list-view");
   const threadView = document.getElementById("thread-view");
+  if (location.hash.startsWith("#stats")) {
+    // stats.js draws that view.
+    state.view = "stats";
+    listView.hidden = true;
+    threadView.hidden = true;
+    return;
+  }
   if (match) {
     let threadId;
     try {

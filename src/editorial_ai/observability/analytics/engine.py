@@ -1,0 +1,479 @@
+"""The embedded engine: DuckDB over the JSONL files as they are.
+
+No import step and nothing to host. :class:`AnalyticsEngine` reads every
+``*.jsonl`` file of its folders with DuckDB's ``read_json`` into two in-memory
+tables (one row per node run, one per LLM call), leaving the state snapshots
+out unless asked for, and keeps them up to date: each :meth:`refresh` lists
+the folders and re-reads only the files that were added, changed or removed
+since, so a running server answers a repeated question from memory.
+
+The reader is fixed and forgiving, like the library's own reader:
+
+* ``columns=`` fixes the schema, so nothing is inferred from a sample and the
+  snapshots are never built as columns;
+* ``ignore_errors`` turns a line that is not JSON (a torn last line, a hand
+  edit) into a row of nulls, which is dropped: a line counts when it has a
+  thread id, a node name, a known status and two valid times, as a
+  ``NodeRunHead`` must. A field of the wrong type in an otherwise valid line
+  reads as unknown rather than costing the line;
+* token counts are ``HUGEINT`` (up to 1.7e38), so a huge count does not drop
+  its line; lines may be as long as ``maximum_object_size`` (1 GiB).
+
+Two views are what power users query (``editorial-ai-obs sql``); their columns
+are listed in :data:`NODE_RUNS_COLUMNS` and :data:`LLM_CALLS_COLUMNS`.
+Costs are those of :mod:`~editorial_ai.observability.pricing`: each distinct
+model name is resolved once with the same :class:`~..pricing.PriceTable`
+(shipped prices, overridden by ``$EDITORIAL_AI_PRICES``) and the rates are
+joined as a table, so a call costs exactly what ``cost_of_usage`` says.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..pricing import PriceTable, load_price_table
+from ._duckdb import require_duckdb
+from .sources import LogFile, list_log_files
+
+_MAX_LINE = 1 << 30
+
+_CALL_STRUCT = (
+    "STRUCT(prompt_tokens HUGEINT, completion_tokens HUGEINT, "
+    "total_tokens HUGEINT, model_name VARCHAR, usage_reported BOOLEAN, "
+    "cached_tokens HUGEINT, cache_creation_tokens HUGEINT, "
+    "reasoning_tokens HUGEINT, provider VARCHAR, run_id VARCHAR, "
+    "started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, status VARCHAR, "
+    "error_type VARCHAR, routing_reason VARCHAR)"
+)
+_HEAD_COLUMNS = {
+    "thread_id": "VARCHAR",
+    "node_name": "VARCHAR",
+    "status": "VARCHAR",
+    "started_at": "TIMESTAMPTZ",
+    "ended_at": "TIMESTAMPTZ",
+    "step": "BIGINT",
+    "checkpoint_ns": "VARCHAR",
+    "invocation_id": "VARCHAR",
+    "attempt": "BIGINT",
+    "error_type": "VARCHAR",
+    "error_message": "VARCHAR",
+    "interrupt_id": "VARCHAR",
+    "token_usage": _CALL_STRUCT + "[]",
+}
+_SNAPSHOT_COLUMNS = {
+    "input_state": "JSON",
+    "output_state": "JSON",
+    "interrupt_value": "JSON",
+}
+
+NODE_RUNS_COLUMNS: dict[str, str] = {
+    "thread_id": "the thread (one thread across folders)",
+    "node_name": "the node",
+    "status": "success, error, skipped or interrupted",
+    "started_at": "when the run started (TIMESTAMPTZ, UTC)",
+    "ended_at": "when it ended",
+    "day": "the UTC date it started on",
+    "duration_ms": "ended_at - started_at in milliseconds",
+    "step": "LangGraph superstep",
+    "checkpoint_ns": "LangGraph task namespace",
+    "invocation_id": "the graph invocation it ran in",
+    "attempt": "1 for a first try, 2, 3, ... for retries",
+    "error_type": "the exception's class, for errors",
+    "error_message": "the exception's message",
+    "interrupt_id": "the interrupt raised, for interrupted runs",
+    "llm_calls": "LLM calls the run made",
+    "prompt_tokens": "sum over its calls",
+    "completion_tokens": "sum over its calls",
+    "total_tokens": "sum over its calls",
+    "cached_tokens": "prompt tokens read from a provider cache",
+    "cache_creation_tokens": "prompt tokens written to a provider cache",
+    "reasoning_tokens": "completion tokens spent on reasoning",
+    "unreported_calls": "calls whose provider reported no usage",
+    "unpriced_calls": "calls that could not be priced",
+    "cost_usd": "USD of the priced calls; NULL if none could be priced; 0 "
+    "without calls",
+    "file": "the JSONL file the line is in",
+    "folder": "the log folder of that file",
+    "run_key": "this run's key in this engine (joins llm_calls.run_key)",
+    "input_state": "the input snapshot (JSON), only with --snapshots",
+    "output_state": "the output snapshot (JSON), only with --snapshots",
+    "interrupt_value": "the interrupt's value (JSON), only with --snapshots",
+}
+"""Columns of the ``node_runs`` view: one row per node run (valid line)."""
+
+LLM_CALLS_COLUMNS: dict[str, str] = {
+    "thread_id": "the thread of the node run that made the call",
+    "node_name": "its node",
+    "node_status": "its node run's status",
+    "node_started_at": "when that node run started",
+    "day": "the UTC date the node run started on",
+    "call_index": "position among the node run's calls, from 1",
+    "model_name": "the model, as the provider named it",
+    "provider": "openai, anthropic, google_genai, ...",
+    "status": "success, error or aborted",
+    "error_type": "the exception's class, for error and aborted",
+    "started_at": "when the call started, if recorded",
+    "ended_at": "when it ended, if recorded",
+    "prompt_tokens": "input tokens",
+    "completion_tokens": "output tokens",
+    "total_tokens": "as recorded (prompt + completion when left at 0)",
+    "cached_tokens": "prompt tokens read from a provider cache",
+    "cache_creation_tokens": "prompt tokens written to a provider cache",
+    "reasoning_tokens": "completion tokens spent on reasoning",
+    "usage_reported": "false: the provider said nothing, tokens unknown",
+    "routing_reason": "why the model was chosen, as recorded",
+    "run_id": "the LangChain run id of the call",
+    "priced_model": "the price-table entry the model resolved to",
+    "cost_usd": "USD by pricing.cost_of_usage; NULL if it cannot be priced",
+    "file": "the JSONL file",
+    "folder": "its log folder",
+    "run_key": "the node run's key (node_runs.run_key)",
+}
+"""Columns of the ``llm_calls`` view: one row per recorded LLM call."""
+
+_VALID = (
+    "thread_id IS NOT NULL AND node_name IS NOT NULL AND started_at IS NOT NULL "
+    "AND ended_at IS NOT NULL "
+    "AND status IN ('success', 'error', 'skipped', 'interrupted')"
+)
+
+
+def _struct_literal(columns: dict[str, str]) -> str:
+    return "{%s}" % ", ".join("'%s': '%s'" % item for item in columns.items())
+
+
+def _count(expression: str) -> str:
+    return "coalesce(%s, 0)::HUGEINT" % expression
+
+
+class AnalyticsEngine:
+    """DuckDB tables over the log files of some folders, kept up to date.
+
+    Args:
+        folders: the log folders; a thread id present in several is one
+            thread.
+        table: prices; ``None`` loads them (``$EDITORIAL_AI_PRICES`` too).
+        snapshots: also load ``input_state``, ``output_state`` and
+            ``interrupt_value`` (as JSON) into ``node_runs``: slower and
+            bigger, for ``sql --snapshots``.
+        threads: DuckDB worker threads; ``None``: one per core.
+
+    Raises:
+        AnalyticsUnavailable: DuckDB is not installed.
+
+    Example:
+        >>> engine = AnalyticsEngine([Path("/tmp/no-such-logs")])
+        >>> engine.query("SELECT count(*) FROM node_runs")[1]
+        [(0,)]
+    """
+
+    def __init__(
+        self,
+        folders: Sequence[Path],
+        *,
+        table: PriceTable | None = None,
+        snapshots: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        duckdb = require_duckdb()
+        self.folders = list(folders)
+        self.table = load_price_table() if table is None else table
+        self.snapshots = snapshots
+        self._files: dict[str, LogFile] = {}
+        self._next_key = 0
+        self._first_key = 0
+        self.version = 0
+        """Bumped whenever a refresh changed the tables."""
+        self.answers: dict[Any, tuple[int, Any]] = {}
+        """Computed answers by question, with the version they hold for."""
+        self._lock = threading.Lock()
+        self._error = duckdb.Error
+        self._io_error = duckdb.IOException
+        self.connection = duckdb.connect(":memory:")
+        self.connection.execute("SET TimeZone = 'UTC'")
+        if threads is not None:
+            self.connection.execute("SET threads = %d" % max(1, threads))
+        self._create()
+        self.refresh()
+
+    # -- schema -----------------------------------------------------------------
+
+    def _create(self) -> None:
+        # Denormalised at load time (each call carries its node run's
+        # columns and its cost; each run its calls' totals), so a question is
+        # a scan of one table, without joins.
+        snapshot_columns = "".join(
+            ", %s JSON" % name for name in _SNAPSHOT_COLUMNS if self.snapshots
+        )
+        execute = self.connection.execute
+        execute("SET enable_progress_bar = false")
+        execute(
+            "CREATE TABLE _runs (thread_id VARCHAR, node_name VARCHAR, "
+            "status VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, "
+            "day DATE, duration_ms DOUBLE, step BIGINT, checkpoint_ns VARCHAR, "
+            "invocation_id VARCHAR, attempt BIGINT, error_type VARCHAR, "
+            "error_message VARCHAR, interrupt_id VARCHAR, llm_calls BIGINT, "
+            "prompt_tokens HUGEINT, completion_tokens HUGEINT, "
+            "total_tokens HUGEINT, cached_tokens HUGEINT, "
+            "cache_creation_tokens HUGEINT, reasoning_tokens HUGEINT, "
+            "unreported_calls BIGINT, unpriced_calls BIGINT, cost_usd DOUBLE, "
+            "file VARCHAR, folder VARCHAR%s, run_key BIGINT)" % snapshot_columns
+        )
+        execute(
+            "CREATE TABLE _calls (thread_id VARCHAR, node_name VARCHAR, "
+            "node_status VARCHAR, node_started_at TIMESTAMPTZ, day DATE, "
+            "call_index BIGINT, model_name VARCHAR, provider VARCHAR, "
+            "status VARCHAR, error_type VARCHAR, started_at TIMESTAMPTZ, "
+            "ended_at TIMESTAMPTZ, prompt_tokens HUGEINT, "
+            "completion_tokens HUGEINT, total_tokens HUGEINT, "
+            "cached_tokens HUGEINT, cache_creation_tokens HUGEINT, "
+            "reasoning_tokens HUGEINT, usage_reported BOOLEAN, "
+            "routing_reason VARCHAR, run_id VARCHAR, priced_model VARCHAR, "
+            "cost_usd DOUBLE, file VARCHAR, folder VARCHAR, run_key BIGINT)"
+        )
+        execute(
+            "CREATE TABLE _prices (model_name VARCHAR PRIMARY KEY, "
+            "priced_model VARCHAR, input DOUBLE, output DOUBLE)"
+        )
+        execute("CREATE VIEW node_runs AS SELECT * FROM _runs")
+        execute("CREATE VIEW llm_calls AS SELECT * FROM _calls")
+
+    # -- loading ----------------------------------------------------------------
+
+    def _reader(self) -> str:
+        columns = dict(_HEAD_COLUMNS)
+        if self.snapshots:
+            columns.update(_SNAPSHOT_COLUMNS)
+        return (
+            "read_json($files, format = 'newline_delimited', ignore_errors = true, "
+            "filename = true, maximum_object_size = %d, columns = %s)"
+            % (_MAX_LINE, _struct_literal(columns))
+        )
+
+    def _load(self, files: list[LogFile]) -> None:
+        """Read ``files`` into the tables (their old rows are gone already)."""
+        execute = self.connection.execute
+        snapshots = [name for name in _SNAPSHOT_COLUMNS if self.snapshots]
+        self._first_key = self._next_key
+        execute(
+            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT "
+            "$base + row_number() OVER () AS run_key, filename AS file, "
+            "thread_id, node_name, status, started_at, ended_at, step, "
+            "checkpoint_ns, invocation_id, attempt, error_type, error_message, "
+            "interrupt_id, token_usage%s FROM %s WHERE %s"
+            % ("".join(", " + name for name in snapshots), self._reader(), _VALID),
+            {"files": [item.path for item in files], "base": self._next_key},
+        )
+        top = execute("SELECT max(run_key) FROM _batch").fetchone()
+        if top is not None and top[0] is not None:
+            self._next_key = int(top[0])
+        # A missing count is 0 and a missing usage_reported true, as in
+        # TokenUsage; total_tokens left at 0 is prompt + completion.
+        prompt, completion = _count("u.prompt_tokens"), _count("u.completion_tokens")
+        execute(
+            "CREATE OR REPLACE TEMP TABLE _batch_calls AS SELECT run_key, "
+            "call_index, u.model_name, u.provider, "
+            "coalesce(u.status, 'success') AS status, u.error_type, u.started_at, "
+            "u.ended_at, %s AS prompt_tokens, %s AS completion_tokens, "
+            "CASE WHEN coalesce(u.total_tokens, 0) = 0 THEN %s + %s "
+            "ELSE u.total_tokens END AS total_tokens, %s AS cached_tokens, "
+            "%s AS cache_creation_tokens, %s AS reasoning_tokens, "
+            "coalesce(u.usage_reported, true) AS usage_reported, "
+            "u.routing_reason, u.run_id "
+            "FROM (SELECT run_key, unnest(token_usage) AS u, "
+            "generate_subscripts(token_usage, 1) AS call_index FROM _batch "
+            "WHERE token_usage IS NOT NULL) WHERE u IS NOT NULL"
+            % (
+                prompt,
+                completion,
+                prompt,
+                completion,
+                _count("u.cached_tokens"),
+                _count("u.cache_creation_tokens"),
+                _count("u.reasoning_tokens"),
+            )
+        )
+        self._price_new_models()
+        execute(
+            "CREATE OR REPLACE TEMP TABLE _folders AS "
+            "SELECT unnest($paths) AS file, unnest($folders) AS folder",
+            {
+                "paths": [item.path for item in files],
+                "folders": [item.folder for item in files],
+            },
+        )
+        # The cost of one call, as pricing.cost_of_usage computes it: unknown
+        # without reported usage; 0 for a call that reported 0 tokens; unknown
+        # when only a total was reported or the model has no price; else
+        # prompt * input / 1e6 + completion * output / 1e6.
+        execute(
+            "INSERT INTO _calls SELECT b.thread_id, b.node_name, "
+            "b.status, b.started_at, CAST(b.started_at AS DATE), c.call_index, "
+            "c.model_name, c.provider, c.status, c.error_type, c.started_at, "
+            "c.ended_at, c.prompt_tokens, c.completion_tokens, c.total_tokens, "
+            "c.cached_tokens, c.cache_creation_tokens, c.reasoning_tokens, "
+            "c.usage_reported, c.routing_reason, c.run_id, p.priced_model, "
+            "CASE WHEN NOT c.usage_reported THEN NULL "
+            "WHEN c.prompt_tokens = 0 AND c.completion_tokens = 0 THEN "
+            "(CASE WHEN c.total_tokens = 0 THEN 0.0 ELSE NULL END) "
+            "WHEN p.input IS NULL THEN NULL "
+            "ELSE CAST(c.prompt_tokens AS DOUBLE) * p.input / 1000000.0 "
+            "+ CAST(c.completion_tokens AS DOUBLE) * p.output / 1000000.0 END, "
+            "b.file, f.folder, c.run_key "
+            "FROM _batch_calls c JOIN _batch b USING (run_key) "
+            "LEFT JOIN _prices p ON p.model_name = c.model_name "
+            "LEFT JOIN _folders f ON f.file = b.file"
+        )
+        # Times are read as the microseconds Python keeps, so durations equal
+        # NodeRunLog.duration_ms: (ended - started) / 1e6 s, times 1000.
+        execute(
+            "INSERT INTO _runs SELECT b.thread_id, b.node_name, b.status, "
+            "b.started_at, b.ended_at, CAST(b.started_at AS DATE), "
+            "(epoch_us(b.ended_at) - epoch_us(b.started_at)) / 1000000.0 * 1000, "
+            "b.step, b.checkpoint_ns, b.invocation_id, b.attempt, b.error_type, "
+            "b.error_message, b.interrupt_id, coalesce(a.llm_calls, 0), "
+            "coalesce(a.prompt_tokens, 0), coalesce(a.completion_tokens, 0), "
+            "coalesce(a.total_tokens, 0), coalesce(a.cached_tokens, 0), "
+            "coalesce(a.cache_creation_tokens, 0), "
+            "coalesce(a.reasoning_tokens, 0), coalesce(a.unreported_calls, 0), "
+            "coalesce(a.unpriced_calls, 0), "
+            "CASE WHEN a.llm_calls IS NULL THEN 0.0 ELSE a.cost_usd END, "
+            "b.file, f.folder%s, b.run_key FROM _batch b "
+            "LEFT JOIN (SELECT run_key, count(*) AS llm_calls, "
+            "sum(prompt_tokens) AS prompt_tokens, "
+            "sum(completion_tokens) AS completion_tokens, "
+            "sum(total_tokens) AS total_tokens, "
+            "sum(cached_tokens) AS cached_tokens, "
+            "sum(cache_creation_tokens) AS cache_creation_tokens, "
+            "sum(reasoning_tokens) AS reasoning_tokens, "
+            "count(*) FILTER (WHERE NOT usage_reported) AS unreported_calls, "
+            "count(*) - count(cost_usd) AS unpriced_calls, "
+            "CASE WHEN count(cost_usd) > 0 THEN fsum(cost_usd) END AS cost_usd "
+            "FROM _calls WHERE run_key > $low GROUP BY run_key) a "
+            "USING (run_key) LEFT JOIN _folders f ON f.file = b.file"
+            % "".join(", b." + name for name in snapshots),
+            {"low": self._first_key},
+        )
+        for name in ("_batch", "_batch_calls", "_folders"):
+            execute("DROP TABLE %s" % name)
+
+    def _price_new_models(self) -> None:
+        names = self.connection.execute(
+            "SELECT DISTINCT model_name FROM _batch_calls "
+            "WHERE model_name IS NOT NULL "
+            "AND model_name NOT IN (SELECT model_name FROM _prices)"
+        ).fetchall()
+        rows = []
+        for (name,) in names:
+            price = self.table.price(name)
+            rows.append(
+                (
+                    name,
+                    self.table.resolve(name),
+                    None if price is None else price.input,
+                    None if price is None else price.output,
+                )
+            )
+        if rows:
+            self.connection.execute(
+                "INSERT INTO _prices SELECT unnest($names), unnest($resolved), "
+                "unnest($inputs), unnest($outputs)",
+                {
+                    "names": [row[0] for row in rows],
+                    "resolved": [row[1] for row in rows],
+                    "inputs": [row[2] for row in rows],
+                    "outputs": [row[3] for row in rows],
+                },
+            )
+
+    def refresh(self) -> int:
+        """Catch up with the folders: re-read the files added or changed since
+        the last refresh, forget the removed ones. Returns the number of files
+        read."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> int:
+        for _ in range(5):
+            listing = {item.path: item for item in list_log_files(self.folders)}
+            changed = [
+                item for path, item in listing.items() if self._files.get(path) != item
+            ]
+            gone = [path for path in self._files if path not in listing]
+            if not changed and not gone:
+                return 0
+            self.connection.execute("BEGIN TRANSACTION")
+            try:
+                stale = gone + [item.path for item in changed if item.path in self._files]
+                if stale:
+                    self.connection.execute(
+                        "CREATE OR REPLACE TEMP TABLE _stale AS "
+                        "SELECT unnest($paths) AS file",
+                        {"paths": stale},
+                    )
+                    self.connection.execute(
+                        "DELETE FROM _calls WHERE file IN (SELECT file FROM _stale)"
+                    )
+                    self.connection.execute(
+                        "DELETE FROM _runs WHERE file IN (SELECT file FROM _stale)"
+                    )
+                if changed:
+                    self._load(changed)
+                self.connection.execute("COMMIT")
+            except self._io_error:
+                # A file went away between listing and reading: list again.
+                self.connection.execute("ROLLBACK")
+                continue
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.version += 1
+            for path in gone:
+                del self._files[path]
+            self._files.update((item.path, item) for item in changed)
+            return len(changed)
+        return 0
+
+    # -- asking -----------------------------------------------------------------
+
+    @property
+    def file_count(self) -> int:
+        """Files read (as of the last refresh)."""
+        return len(self._files)
+
+    def query(
+        self, sql: str, parameters: dict[str, Any] | Sequence[Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``sql`` on the current tables: ``(column names, rows)``.
+
+        Call :meth:`refresh` first to see what was written since.
+        """
+        with self._lock:
+            cursor = self.connection.execute(sql, parameters)
+            names = [item[0] for item in cursor.description or []]
+            return names, cursor.fetchall()
+
+    def close(self) -> None:
+        """Release the connection."""
+        with self._lock:
+            self.connection.close()
+
+
+def open_engine(
+    folders: Sequence[str | os.PathLike[str]] | None = None,
+    **options: Any,
+) -> AnalyticsEngine:
+    """An :class:`AnalyticsEngine` over ``folders`` (``--log-dir`` values:
+    paths or globs; none: the default folder).
+
+    Example:
+        >>> open_engine(["/tmp/no-such-logs"]).file_count
+        0
+    """
+    from .sources import resolve_log_dirs
+
+    return AnalyticsEngine(resolve_log_dirs(folders), **options)

@@ -1,0 +1,234 @@
+"""The engine's figures equal figures computed by hand from the records."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from editorial_ai.observability import NodeRunLog, PipelineRunSummary, append_node_log
+from editorial_ai.observability.analytics.engine import (
+    LLM_CALLS_COLUMNS,
+    NODE_RUNS_COLUMNS,
+    AnalyticsEngine,
+)
+from editorial_ai.observability.analytics.stats import (
+    StatsFilter,
+    StatsReport,
+    compute_stats,
+)
+from editorial_ai.observability.storage import SUFFIX
+
+from ._history import NOW, per_model_day, per_node, records, write_history
+
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, Path]:
+    """The two folders of tests/_history.py."""
+    first, second = tmp_path / "worker-1", tmp_path / "worker-2"
+    write_history(first, second)
+    return first, second
+
+
+def _close(actual: float | None, expected: float | None) -> bool:
+    if actual is None or expected is None:
+        return actual is expected
+    return math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _check(row: dict[str, Any], expected: dict[str, Any], what: str) -> None:
+    for name, value in expected.items():
+        got = row[name]
+        if isinstance(value, float) or value is None:
+            assert _close(got, value), (what, name, got, value)
+        else:
+            assert got == value, (what, name, got, value)
+
+
+def _report(folders: tuple[Path, Path], **where: Any) -> StatsReport:
+    engine = AnalyticsEngine(list(folders))
+    return compute_stats(engine, StatsFilter(**where))
+
+
+def test_every_valid_line_is_read_and_no_other(history: tuple[Path, Path]) -> None:
+    """Torn, corrupt lines are skipped; NaN states and huge counts are read."""
+    logs = records(history)
+    engine = AnalyticsEngine(list(history))
+    names, rows = engine.query("SELECT count(*), sum(total_tokens) FROM node_runs")
+    assert rows[0][0] == len(logs)
+    assert rows[0][1] == sum(log.total_tokens for log in logs)
+    assert any(log.total_tokens > 10**23 for log in logs)  # the huge count
+    _, calls = engine.query("SELECT count(*) FROM llm_calls")
+    assert calls[0][0] == sum(len(log.token_usage) for log in logs)
+
+
+def test_per_node_figures_equal_hand(history: tuple[Path, Path]) -> None:
+    """Runs, errors, retries, percentiles, tokens and cost per node."""
+    expected = per_node(records(history))
+    report = _report(history)
+    assert {node.node_name for node in report.nodes} == set(expected)
+    for node in report.nodes:
+        row = node.model_dump()
+        _check(row, expected[node.node_name], node.node_name)
+        assert row["error_rate"] == row["errors"] / row["runs"]
+    assert any(node.unreported_calls for node in report.nodes)
+    assert any(node.retries for node in report.nodes)
+    assert any(node.interrupted for node in report.nodes)
+
+
+def test_totals_equal_hand(history: tuple[Path, Path]) -> None:
+    """The totals line: runs, threads (one across folders), calls, cost."""
+    logs = records(history)
+    report = _report(history)
+    totals = report.totals
+    assert totals.node_runs == len(logs)
+    assert totals.threads == len({log.thread_id for log in logs}) == 12
+    assert totals.errors == sum(log.status == "error" for log in logs)
+    nodes = per_node(logs)
+    assert totals.llm_calls == sum(node["llm_calls"] for node in nodes.values())
+    assert _close(
+        totals.cost_usd,
+        math.fsum(n["cost_usd"] for n in nodes.values() if n["cost_usd"] is not None),
+    )
+    assert totals.unpriced_calls == sum(n["unpriced_calls"] for n in nodes.values())
+
+
+def test_model_and_day_figures_equal_hand(history: tuple[Path, Path]) -> None:
+    """Calls, tokens, cost per model and UTC day; unpriced models show ``None``."""
+    expected = per_model_day(records(history))
+    report = _report(history)
+    found = {(row.day, row.model_name): row.model_dump() for row in report.models_by_day}
+    assert set(found) == set(expected)
+    for key, figures in expected.items():
+        _check(found[key], figures, str(key))
+    assert any(row.model_name == "house-model" and row.cost_usd is None
+               for row in report.models_by_day)  # fmt: skip
+
+
+def test_thread_figures_equal_pipeline_run_summary(history: tuple[Path, Path]) -> None:
+    """Costliest and slowest threads agree with PipelineRunSummary.from_logs."""
+    by_thread: dict[str, list[NodeRunLog]] = defaultdict(list)
+    for log in records(history):
+        by_thread[log.thread_id].append(log)
+    summaries = {
+        thread_id: PipelineRunSummary.from_logs(thread_id, logs)
+        for thread_id, logs in by_thread.items()
+    }
+    report = _report(history)
+    engine = AnalyticsEngine(list(history))
+    everything = compute_stats(engine, top=100)
+    assert len(everything.costliest_threads) == len(summaries)
+    for thread in everything.costliest_threads:
+        summary = summaries[thread.thread_id]
+        assert thread.node_runs == summary.node_count
+        assert _close(thread.cost_usd, summary.estimated_cost_usd), thread.thread_id
+        assert _close(thread.wall_time_ms, summary.wall_time_ms)
+        assert _close(thread.total_duration_ms, summary.total_duration_ms)
+        assert thread.total_tokens == summary.total_tokens
+        assert thread.status == summary.status
+    # thread-00 is in both folders: one thread, with the run of each.
+    merged = next(t for t in everything.costliest_threads if t.thread_id == "thread-00")
+    assert merged.node_runs == len(by_thread["thread-00"])
+    costs = sorted(
+        (s.estimated_cost_usd or 0.0 for s in summaries.values()), reverse=True
+    )
+    assert [t.cost_usd or 0.0 for t in report.costliest_threads] == pytest.approx(
+        costs[:10], rel=1e-12
+    )
+    walls = sorted((s.wall_time_ms or 0.0 for s in summaries.values()), reverse=True)
+    assert [t.wall_time_ms for t in report.slowest_threads] == pytest.approx(
+        walls[:10], rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"since": NOW - timedelta(days=3)},
+        {"since": NOW - timedelta(days=7), "until": NOW - timedelta(days=2)},
+        {"node": "draft"},
+        {"model": "claude-sonnet-4-5-20250929"},
+    ],
+    ids=["since", "since-until", "node", "model"],
+)
+def test_filters_equal_hand(history: tuple[Path, Path], where: dict[str, Any]) -> None:
+    """``since``/``until`` select runs by start; ``node`` a node; ``model`` calls."""
+    logs = [
+        log
+        for log in records(history)
+        if ("since" not in where or log.started_at >= where["since"])
+        and ("until" not in where or log.started_at < where["until"])
+        and ("node" not in where or log.node_name == where["node"])
+    ]
+    expected = per_node(logs, where.get("model"))
+    report = _report(history, **where)
+    assert {node.node_name for node in report.nodes} == set(expected)
+    for node in report.nodes:
+        _check(node.model_dump(), expected[node.node_name], node.node_name)
+    assert report.totals.node_runs == sum(n["runs"] for n in expected.values())
+
+
+def test_refresh_reads_only_what_changed(history: tuple[Path, Path]) -> None:
+    """An appended line is counted at the next refresh; a removed file is gone."""
+    engine = AnalyticsEngine(list(history))
+    before = compute_stats(engine).totals.node_runs
+    assert engine.refresh() == 0
+    path = history[0] / ("thread-04" + SUFFIX)
+    append_node_log_to(history[0], "thread-04")
+    assert compute_stats(engine).totals.node_runs == before + 1
+    lines = len(records([history[0]])) - len(
+        [log for log in records([history[0]]) if log.thread_id != "thread-04"]
+    )
+    path.unlink()
+    assert compute_stats(engine).totals.node_runs == before + 1 - lines
+
+
+def append_node_log_to(folder: Path, thread_id: str) -> None:
+    """One more successful run of ``thread_id`` in ``folder``."""
+    import os
+
+    previous = os.environ.get("EDITORIAL_AI_LOG_DIR")
+    os.environ["EDITORIAL_AI_LOG_DIR"] = str(folder)
+    try:
+        append_node_log(
+            NodeRunLog(
+                thread_id=thread_id,
+                node_name="plan",
+                status="success",
+                started_at=NOW,
+                ended_at=NOW + timedelta(seconds=1),
+            )
+        )
+    finally:
+        if previous is not None:
+            os.environ["EDITORIAL_AI_LOG_DIR"] = previous
+
+
+def test_views_have_the_documented_columns(history: tuple[Path, Path]) -> None:
+    """``node_runs`` and ``llm_calls`` columns are the documented ones;
+    snapshots only when asked for."""
+    engine = AnalyticsEngine(list(history))
+    snapshot = {"input_state", "output_state", "interrupt_value"}
+    names, _ = engine.query("SELECT * FROM node_runs LIMIT 0")
+    assert set(names) == set(NODE_RUNS_COLUMNS) - snapshot
+    names, _ = engine.query("SELECT * FROM llm_calls LIMIT 0")
+    assert set(names) == set(LLM_CALLS_COLUMNS)
+    with_snapshots = AnalyticsEngine(list(history), snapshots=True)
+    names, rows = with_snapshots.query(
+        "SELECT * FROM node_runs WHERE input_state IS NOT NULL"
+    )
+    assert set(names) == set(NODE_RUNS_COLUMNS)
+    assert rows
+
+
+def test_a_file_removed_while_listing_is_not_an_error(tmp_path: Path) -> None:
+    """An empty or missing folder gives empty figures, not an exception."""
+    report = compute_stats(AnalyticsEngine([tmp_path / "missing", tmp_path]))
+    assert report.totals.node_runs == 0
+    assert report.nodes == []
+    assert report.totals.cost_usd == 0.0
