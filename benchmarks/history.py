@@ -5,8 +5,8 @@ the library's line format (the tests check a sample against ``NodeRunLog``):
 10 node runs per thread and 2 LLM calls per run on average, over the last 14
 days, with errors and their retries, interrupts, calls whose usage was not
 reported, a model the price table does not know, and state snapshots of about
-10 KB a run (5 KB in, 5 KB out), so 10,000 threads make about 1 GB. Lines are built with string
-formatting rather than through the models: writing 1 GB this way takes
+10 KB a run (5 KB in, 5 KB out), so 10,000 threads make about 1 GB. Lines are
+built with string formatting rather than through the models: writing 1 GB this way takes
 seconds, not minutes.
 
     python benchmarks/history.py /tmp/history --threads 10000

@@ -26,7 +26,6 @@ from editorial_ai.observability.storage import SUFFIX
 from ._history import NOW, per_model_day, per_node, records, write_history
 
 
-
 @pytest.fixture
 def history(tmp_path: Path) -> tuple[Path, Path]:
     """The two folders of tests/_history.py."""
@@ -59,7 +58,7 @@ def test_every_valid_line_is_read_and_no_other(history: tuple[Path, Path]) -> No
     """Torn, corrupt lines are skipped; NaN states and huge counts are read."""
     logs = records(history)
     engine = AnalyticsEngine(list(history))
-    names, rows = engine.query("SELECT count(*), sum(total_tokens) FROM node_runs")
+    _, rows = engine.query("SELECT count(*), sum(total_tokens) FROM node_runs")
     assert rows[0][0] == len(logs)
     assert rows[0][1] == sum(log.total_tokens for log in logs)
     assert any(log.total_tokens > 10**23 for log in logs)  # the huge count
@@ -102,7 +101,9 @@ def test_model_and_day_figures_equal_hand(history: tuple[Path, Path]) -> None:
     """Calls, tokens, cost per model and UTC day; unpriced models show ``None``."""
     expected = per_model_day(records(history))
     report = _report(history)
-    found = {(row.day, row.model_name): row.model_dump() for row in report.models_by_day}
+    found = {
+        (row.day, row.model_name): row.model_dump() for row in report.models_by_day
+    }
     assert set(found) == set(expected)
     for key, figures in expected.items():
         _check(found[key], figures, str(key))

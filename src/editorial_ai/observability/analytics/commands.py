@@ -19,6 +19,7 @@ from .retention import prune_threads
 from .sources import resolve_log_dirs
 from .window import parse_age, parse_moment
 
+
 def _fail(message: str, code: int = 1) -> Exception:
     from ..cli import CommandError  # the CLI imports this module: not at import
 
@@ -280,7 +281,7 @@ def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
         out.write(
             "%-14s %s  last run %s  %s bytes\n"
             % (
-                mark if len(mark) <= 14 else mark,
+                mark,
                 item.path,
                 "-" if item.last_run is None else item.last_run.isoformat(),
                 _n(item.size),
@@ -297,7 +298,9 @@ def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
             _n(size),
             result.cutoff.strftime("%Y-%m-%d %H:%M:%SZ"),
             result.kept_recent,
-            "; run again with --delete to remove them" if result.dry_run and old else "",
+            "; run again with --delete to remove them"
+            if result.dry_run and old
+            else "",
         )
     )
     return 0

@@ -408,7 +408,9 @@ class AnalyticsEngine:
                 return 0
             self.connection.execute("BEGIN TRANSACTION")
             try:
-                stale = gone + [item.path for item in changed if item.path in self._files]
+                stale = gone + [
+                    item.path for item in changed if item.path in self._files
+                ]
                 if stale:
                     self.connection.execute(
                         "CREATE OR REPLACE TEMP TABLE _stale AS "

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .. import _env
 from .._internal import warn_os_error
-from ..pricing import PriceTable, load_price_table
 from ..models import PipelineRunSummary
+from ..pricing import PriceTable, load_price_table
 from ..reader import (
     NodeRunView,
     ThreadList,

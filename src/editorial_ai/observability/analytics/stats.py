@@ -379,8 +379,14 @@ def _compute(engine: AnalyticsEngine, where: StatsFilter, top: int) -> StatsRepo
         interrupted=first[3],
         **_ints(dict(zip(names[4:], first[4:], strict=True))),
     )
-    nodes = [NodeStats(**_ints(row)) for row in _node_rows(engine, _scope(_NODES, where), parameters)]
-    models = [ModelDayStats(**row) for row in _rows(engine, _scope(_MODEL_DAYS, where), parameters)]
+    nodes = [
+        NodeStats(**_ints(row))
+        for row in _node_rows(engine, _scope(_NODES, where), parameters)
+    ]
+    models = [
+        ModelDayStats(**row)
+        for row in _rows(engine, _scope(_MODEL_DAYS, where), parameters)
+    ]
     names, rows = engine.query(_scope(_NODE_DAYS, where), parameters)
     node_days = [
         NodeDayStats(

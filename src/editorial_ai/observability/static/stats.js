@@ -100,7 +100,7 @@ function drawChart(id, title, unit, { keys, data }, format) {
     holder.append(el("p", { className: "muted" }, "Nothing to draw in this window."));
     return;
   }
-  const width = Math.max(320, holder.clientWidth || 560);
+  const width = Math.max(320, (holder.clientWidth || 560) - 34); // minus padding
   const options = {
     title,
     width,
