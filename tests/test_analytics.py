@@ -233,3 +233,25 @@ def test_a_file_removed_while_listing_is_not_an_error(tmp_path: Path) -> None:
     assert report.totals.node_runs == 0
     assert report.nodes == []
     assert report.totals.cost_usd == 0.0
+
+
+def test_cache_is_taken_up_and_rebuilt_for_other_prices(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A second engine on the cache reads no file and says the same; other
+    prices rebuild it, so costs always follow the price table."""
+    from editorial_ai.observability.pricing import ModelPrice, PriceTable
+
+    cache = tmp_path / "cache"
+    first = AnalyticsEngine(list(history), cache=cache)
+    report = compute_stats(first)
+    first.close()
+    second = AnalyticsEngine(list(history), cache=cache)
+    assert second.refresh() == 0
+    assert compute_stats(second) == report
+    second.close()
+    cheap = PriceTable({"gpt-4o-mini": ModelPrice(0.0, 0.0)})
+    third = AnalyticsEngine(list(history), cache=cache, table=cheap)
+    repriced = compute_stats(third)
+    assert repriced.totals.node_runs == report.totals.node_runs
+    assert repriced.totals.cost_usd == 0.0

@@ -22,6 +22,14 @@ from ._proc import SRC
 from .test_cli import pipeline, run_cli
 
 
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own analytics cache (the CLI uses one by default)."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("EDITORIAL_AI_ANALYTICS_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> tuple[Path, Path]:
     """The two folders of tests/_history.py."""
@@ -238,3 +246,33 @@ def test_prune_never_touches_a_file_being_written(tmp_path: Path) -> None:
     zero = prune_threads([folder], timedelta(0), delete=True)
     assert zero.kept_recent == 1 and fresh.exists()
     assert MIN_IDLE >= timedelta(minutes=10)
+
+
+def test_cli_cache_is_used_and_kept_current(
+    history: tuple[Path, Path], cache_dir: Path
+) -> None:
+    """A second ``stats`` reads the cache; an appended run is still counted;
+    ``--no-cache`` gives the same figures; the cache file is private."""
+    args = ["--json", "--log-dir", str(history[0])]
+    first = json.loads(run_cli("stats", *args).stdout)
+    (cached,) = cache_dir.iterdir()
+    assert cached.stat().st_mode & 0o777 == 0o600
+    again = json.loads(run_cli("stats", *args).stdout)
+    assert again == first
+    with open(history[0] / ("thread-04" + SUFFIX), "ab") as handle:
+        handle.write(
+            NodeRunLog(
+                thread_id="thread-04",
+                node_name="plan",
+                status="success",
+                started_at=datetime(2026, 11, 30, tzinfo=UTC),
+                ended_at=datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC),
+            )
+            .model_dump_json()
+            .encode()
+            + b"\n"
+        )
+    after = json.loads(run_cli("stats", *args).stdout)
+    assert after["totals"]["node_runs"] == first["totals"]["node_runs"] + 1
+    fresh = json.loads(run_cli("stats", "--no-cache", *args).stdout)
+    assert fresh == after

@@ -165,7 +165,6 @@ class NodeRunHead(BaseModel):
         usages = self.token_usage
         return sum([u.total_tokens for u in usages]) if usages else 0
 
-
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_cached_tokens(self) -> int:

@@ -35,12 +35,11 @@ def _folders(args: argparse.Namespace) -> list[Any]:
 
 
 def _engine(args: argparse.Namespace, **options: Any) -> Any:
+    from .engine import AnalyticsEngine, default_cache_dir
+
+    cache = None if args.no_cache else default_cache_dir()
     try:
-        from .engine import AnalyticsEngine
-    except AnalyticsUnavailable as exc:
-        raise _fail(str(exc)) from None
-    try:
-        return AnalyticsEngine(_folders(args), **options)
+        return AnalyticsEngine(_folders(args), cache=cache, **options)
     except AnalyticsUnavailable as exc:
         raise _fail(str(exc)) from None
 
@@ -311,6 +310,10 @@ def register(
 ) -> None:
     """Add ``stats``, ``sql`` and ``prune`` to the ``editorial-ai-obs`` parser."""
     many = log_dir_help + "; repeat it, or give a glob, to read several as one"
+    no_cache = (
+        "read every file, neither using nor updating the cache "
+        "($EDITORIAL_AI_ANALYTICS_CACHE, default ~/.cache/editorial-ai-obs)"
+    )
 
     stats = commands.add_parser(
         "stats",
@@ -326,6 +329,7 @@ def register(
     stats.add_argument("--top", type=int, default=10, help="threads listed (10)")
     stats.add_argument("--json", action="store_true", help="print the API's JSON")
     stats.add_argument("--log-dir", action="append", help=many)
+    stats.add_argument("--no-cache", action="store_true", help=no_cache)
     stats.set_defaults(handler=cmd_stats)
 
     sql = commands.add_parser(
@@ -346,6 +350,7 @@ def register(
         "--format", choices=("table", "json", "csv"), default="table", help="output"
     )
     sql.add_argument("--log-dir", action="append", help=many)
+    sql.add_argument("--no-cache", action="store_true", help=no_cache)
     sql.set_defaults(handler=cmd_sql)
 
     prune = commands.add_parser(

@@ -19,6 +19,12 @@ The reader is fixed and forgiving, like the library's own reader:
 * token counts are ``HUGEINT`` (up to 1.7e38), so a huge count does not drop
   its line; lines may be as long as ``maximum_object_size`` (1 GiB).
 
+Between processes (the CLI), the tables can live in a cache file
+(:data:`CACHE_ENV`): a DuckDB database holding the same two tables and the
+size, time and inode of every file they came from, so the next command reads
+only the files that changed. The cache is derived data; deleting it costs one
+full read. The JSONL files stay the only record.
+
 Two views are what power users query (``editorial-ai-obs sql``); their columns
 are listed in :data:`NODE_RUNS_COLUMNS` and :data:`LLM_CALLS_COLUMNS`.
 Costs are those of :mod:`~editorial_ai.observability.pricing`: each distinct
@@ -29,17 +35,46 @@ joined as a table, so a call costs exactly what ``cost_of_usage`` says.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._internal import warn_failure
 from ..pricing import PriceTable, load_price_table
 from ._duckdb import require_duckdb
 from .sources import LogFile, list_log_files
 
 _MAX_LINE = 1 << 30
+_LAYOUT = 1
+"""Bumped when the tables change shape: a cache of another layout is rebuilt."""
+
+CACHE_ENV = "EDITORIAL_AI_ANALYTICS_CACHE"
+"""Folder of the analytics cache (``stats``, ``sql``, ``/api/stats``); ``off``
+reads every file every time. Default: ``$XDG_CACHE_HOME/editorial-ai-obs``,
+else ``~/.cache/editorial-ai-obs``."""
+
+
+def default_cache_dir() -> Path | None:
+    """The cache folder: ``$EDITORIAL_AI_ANALYTICS_CACHE`` (``off``: none),
+    else ``$XDG_CACHE_HOME/editorial-ai-obs``, else
+    ``~/.cache/editorial-ai-obs``.
+
+    Example:
+        >>> import os; os.environ["EDITORIAL_AI_ANALYTICS_CACHE"] = "off"
+        >>> default_cache_dir() is None
+        True
+    """
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value.lower() in ("off", "none", "0", "false"):
+        return None
+    if value:
+        return Path(value)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "editorial-ai-obs"
+
 
 _CALL_STRUCT = (
     "STRUCT(prompt_tokens HUGEINT, completion_tokens HUGEINT, "
@@ -161,6 +196,11 @@ class AnalyticsEngine:
             ``interrupt_value`` (as JSON) into ``node_runs``: slower and
             bigger, for ``sql --snapshots``.
         threads: DuckDB worker threads; ``None``: one per core.
+        cache: a folder to keep the tables in between processes (the CLI
+            passes :func:`default_cache_dir`); ``None``: in memory only.
+            The next engine over the same folders then reads only the files
+            added or changed since. A cache made with other prices or another
+            layout is rebuilt; one held by another process is not used.
 
     Raises:
         AnalyticsUnavailable: DuckDB is not installed.
@@ -178,6 +218,7 @@ class AnalyticsEngine:
         table: PriceTable | None = None,
         snapshots: bool = False,
         threads: int | None = None,
+        cache: str | os.PathLike[str] | None = None,
     ) -> None:
         duckdb = require_duckdb()
         self.folders = list(folders)
@@ -193,12 +234,75 @@ class AnalyticsEngine:
         self._lock = threading.Lock()
         self._error = duckdb.Error
         self._io_error = duckdb.IOException
-        self.connection = duckdb.connect(":memory:")
+        self.cache_path: Path | None = None
+        self.connection = self._connect(duckdb, cache)
         self.connection.execute("SET TimeZone = 'UTC'")
         if threads is not None:
             self.connection.execute("SET threads = %d" % max(1, threads))
-        self._create()
+        if not self._reopen():
+            self._create()
         self.refresh()
+
+    # -- the cache ----------------------------------------------------------------
+
+    def _connect(self, duckdb: Any, cache: str | os.PathLike[str] | None) -> Any:
+        """A database in ``cache`` (a folder) named after the log folders, or
+        in memory: without a cache folder, with snapshots, or when another
+        process holds the cache file."""
+        if cache is None or self.snapshots:
+            return duckdb.connect(":memory:")
+        key = "\n".join(sorted(os.path.realpath(folder) for folder in self.folders))
+        name = "stats-%s.duckdb" % hashlib.sha256(key.encode()).hexdigest()[:20]
+        try:
+            os.makedirs(cache, mode=0o700, exist_ok=True)
+            path = os.path.join(cache, name)
+            connection = duckdb.connect(path)
+            os.chmod(path, 0o600)  # derived from the logs: as private as they are
+        except (OSError, duckdb.Error) as exc:
+            warn_failure(
+                "analytics:cache",
+                "cannot use the analytics cache in %s (another process may hold "
+                "it: %s); reading every file",
+                cache,
+                " ".join(str(exc).split())[:200],
+            )
+            return duckdb.connect(":memory:")
+        self.cache_path = Path(cache) / name
+        return connection
+
+    def _stamp(self) -> str:
+        """What the cached tables depend on: their layout and the prices."""
+        prices = sorted(
+            (name, price.input, price.output)
+            for name, price in self.table.models.items()
+        )
+        return "%d:%s" % (
+            _LAYOUT,
+            hashlib.sha256(repr(prices).encode()).hexdigest(),
+        )
+
+    def _reopen(self) -> bool:
+        """Take up the cached tables if they hold for this layout and these
+        prices; else clear the file. ``True`` when taken up."""
+        if self.cache_path is None:
+            return False
+        execute = self.connection.execute
+        tables = {row[0] for row in execute("SHOW TABLES").fetchall()}
+        if "_meta" in tables:
+            stamp = execute("SELECT stamp FROM _meta").fetchone()
+            if stamp is not None and stamp[0] == self._stamp():
+                for row in execute(
+                    "SELECT path, folder, size, mtime_ns, inode FROM _files"
+                ).fetchall():
+                    self._files[row[0]] = LogFile(*row)
+                top = execute("SELECT max(run_key) FROM _runs").fetchone()
+                self._next_key = int(top[0]) if top and top[0] is not None else 0
+                return True
+        for view in ("node_runs", "llm_calls"):
+            execute("DROP VIEW IF EXISTS %s" % view)
+        for table in ("_meta", "_files", "_runs", "_calls", "_prices"):
+            execute("DROP TABLE IF EXISTS %s" % table)
+        return False
 
     # -- schema -----------------------------------------------------------------
 
@@ -238,6 +342,12 @@ class AnalyticsEngine:
         execute(
             "CREATE TABLE _prices (model_name VARCHAR PRIMARY KEY, "
             "priced_model VARCHAR, input DOUBLE, output DOUBLE)"
+        )
+        execute("CREATE TABLE _meta (stamp VARCHAR)")
+        execute("INSERT INTO _meta VALUES ($stamp)", {"stamp": self._stamp()})
+        execute(
+            "CREATE TABLE _files (path VARCHAR, folder VARCHAR, size BIGINT, "
+            "mtime_ns HUGEINT, inode HUGEINT)"
         )
         execute("CREATE VIEW node_runs AS SELECT * FROM _runs")
         execute("CREATE VIEW llm_calls AS SELECT * FROM _calls")
@@ -425,6 +535,7 @@ class AnalyticsEngine:
                     )
                 if changed:
                     self._load(changed)
+                self._remember(stale, changed)
                 self.connection.execute("COMMIT")
             except self._io_error:
                 # A file went away between listing and reading: list again.
@@ -439,6 +550,25 @@ class AnalyticsEngine:
             self._files.update((item.path, item) for item in changed)
             return len(changed)
         return 0
+
+    def _remember(self, stale: list[str], changed: list[LogFile]) -> None:
+        """Keep the state of the files read, so a later process (through the
+        cache) reads only what changed since."""
+        execute = self.connection.execute
+        if stale:
+            execute("DELETE FROM _files WHERE path IN (SELECT file FROM _stale)")
+        if changed:
+            execute(
+                "INSERT INTO _files SELECT unnest($paths), unnest($folders), "
+                "unnest($sizes), unnest($times), unnest($inodes)",
+                {
+                    "paths": [item.path for item in changed],
+                    "folders": [item.folder for item in changed],
+                    "sizes": [item.size for item in changed],
+                    "times": [item.mtime_ns for item in changed],
+                    "inodes": [item.inode for item in changed],
+                },
+            )
 
     # -- asking -----------------------------------------------------------------
 
