@@ -255,3 +255,19 @@ def test_cache_is_taken_up_and_rebuilt_for_other_prices(
     repriced = compute_stats(third)
     assert repriced.totals.node_runs == report.totals.node_runs
     assert repriced.totals.cost_usd == 0.0
+
+
+def test_readme_documents_every_view_column() -> None:
+    """The README's tables of the views list exactly their columns."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for view, columns in (
+        ("node_runs", NODE_RUNS_COLUMNS),
+        ("llm_calls", LLM_CALLS_COLUMNS),
+    ):
+        header = "| `%s` column | what |" % view
+        assert header in readme
+        block = readme.split(header, 1)[1].split("\n\n", 1)[0]
+        documented = [
+            line.split("`")[1] for line in block.splitlines() if line.startswith("| `")
+        ]
+        assert documented == list(columns)

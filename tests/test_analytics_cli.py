@@ -276,3 +276,15 @@ def test_cli_cache_is_used_and_kept_current(
     assert after["totals"]["node_runs"] == first["totals"]["node_runs"] + 1
     fresh = json.loads(run_cli("stats", "--no-cache", *args).stdout)
     assert fresh == after
+
+
+def test_sql_cannot_damage_the_cache(history: tuple[Path, Path]) -> None:
+    """A ``DROP`` in ``sql`` fails (the cache is opened read-only for it) and
+    the next command still has its tables."""
+    args = ["--log-dir", str(history[0])]
+    dropped = run_cli("sql", "DROP TABLE _runs", *args)
+    assert dropped.returncode == 2
+    assert "read-only" in dropped.stderr.lower()
+    after = run_cli("sql", "SELECT count(*) AS runs FROM node_runs", *args)
+    assert after.returncode == 0, after.stderr
+    assert int(after.stdout.split()[1]) == len(records([history[0]]))

@@ -224,8 +224,11 @@ def _cell(value: Any) -> str:
 def cmd_sql(args: argparse.Namespace, out: TextIO) -> int:
     """Run one SQL query over the ``node_runs`` and ``llm_calls`` views."""
     engine = _engine(args, snapshots=args.snapshots)
+    connection = engine.for_user_sql()
     try:
-        names, rows = engine.query(args.query)
+        cursor = connection.execute(args.query)
+        names = [item[0] for item in cursor.description or []]
+        rows = cursor.fetchall()
     except engine._error as exc:
         raise _fail("SQL: %s" % " ".join(str(exc).split()), 2) from None
     if args.format == "json":

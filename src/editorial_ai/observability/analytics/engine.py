@@ -589,6 +589,19 @@ class AnalyticsEngine:
             names = [item[0] for item in cursor.description or []]
             return names, cursor.fetchall()
 
+    def for_user_sql(self) -> Any:
+        """A connection for SQL written by a user: the cache file reopened
+        read-only (a ``DROP`` cannot damage it), or the in-memory database.
+        The engine is closed when it had a cache."""
+        if self.cache_path is None:
+            return self.connection
+        self.close()
+        duckdb = require_duckdb()
+        connection = duckdb.connect(str(self.cache_path), read_only=True)
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute("SET enable_progress_bar = false")
+        return connection
+
     def close(self) -> None:
         """Release the connection."""
         with self._lock:

@@ -20,6 +20,7 @@ from ._duckdb import AnalyticsUnavailable
 from .window import parse_moment
 
 Folders = Callable[[], list[Path]]
+_ENGINES_KEPT = 4
 
 
 class _Engines:
@@ -36,6 +37,9 @@ class _Engines:
         with self.lock:
             engine = self.engines.get(key)
             if engine is None:
+                # A glob may come to name other folders: keep a few engines.
+                while len(self.engines) >= _ENGINES_KEPT:
+                    self.engines.pop(next(iter(self.engines))).close()
                 engine = self.engines[key] = AnalyticsEngine(folders)
             return engine
 
