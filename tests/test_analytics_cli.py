@@ -288,3 +288,13 @@ def test_sql_cannot_damage_the_cache(history: tuple[Path, Path]) -> None:
     after = run_cli("sql", "SELECT count(*) AS runs FROM node_runs", *args)
     assert after.returncode == 0, after.stderr
     assert int(after.stdout.split()[1]) == len(records([history[0]]))
+
+
+def test_app_over_a_glob(history: tuple[Path, Path]) -> None:
+    """``create_app`` (and so ``serve``) given one glob reads every match."""
+    pattern = str(history[0].parent / "worker-*")
+    client = TestClient(create_app([pattern]), base_url="http://127.0.0.1")
+    threads = client.get("/api/threads").json()["threads"]
+    assert len(threads) == 12
+    stats = client.get("/api/stats").json()
+    assert stats["totals"]["node_runs"] == len(records(history))

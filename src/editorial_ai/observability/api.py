@@ -285,8 +285,11 @@ def create_app(
     several: list[str | Path] | None = None
     if log_dir is not None and not isinstance(log_dir, str | Path):
         several = list(log_dir)
-        log_dir = several[0] if len(several) == 1 else None
-        several = several if len(several) > 1 else None
+        globbed = any(set("*?[") & set(os.fspath(value)) for value in several)
+        if len(several) == 1 and not globbed:
+            log_dir, several = several[0], None
+        else:
+            log_dir = None
     explicit = None if log_dir is None else Path(log_dir)
     key = _env.api_key(api_key)
     app = FastAPI(
