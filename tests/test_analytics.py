@@ -271,3 +271,23 @@ def test_readme_documents_every_view_column() -> None:
             line.split("`")[1] for line in block.splitlines() if line.startswith("| `")
         ]
         assert documented == list(columns)
+
+
+def test_head_reading_equals_whole_line_reading(history: tuple[Path, Path]) -> None:
+    """Reading only each line's head gives the rows read_json gives from
+    whole lines (the snapshots engine), call by call."""
+    query_runs = (
+        "SELECT thread_id, node_name, status, started_at, duration_ms, attempt, "
+        "llm_calls, total_tokens, cost_usd FROM node_runs ORDER BY ALL"
+    )
+    query_calls = (
+        "SELECT thread_id, node_started_at, call_index, model_name, prompt_tokens, "
+        "completion_tokens, total_tokens, usage_reported, cost_usd FROM llm_calls "
+        "ORDER BY ALL"
+    )
+    heads = AnalyticsEngine(list(history))
+    whole = AnalyticsEngine(list(history), snapshots=True)
+    for query in (query_runs, query_calls):
+        assert heads.query(query)[1] == whole.query(query)[1]
+    _, used = heads.query("SELECT count(*) FROM node_runs")
+    assert used[0][0] == len(records(history))
