@@ -1,23 +1,27 @@
 """The embedded engine: DuckDB over the JSONL files as they are.
 
 No import step and nothing to host. :class:`AnalyticsEngine` reads every
-``*.jsonl`` file of its folders with DuckDB's ``read_json`` into two in-memory
-tables (one row per node run, one per LLM call), leaving the state snapshots
-out unless asked for, and keeps them up to date: each :meth:`refresh` lists
-the folders and re-reads only the files that were added, changed or removed
-since, so a running server answers a repeated question from memory.
+``*.jsonl`` file of its folders with DuckDB into two in-memory tables (one row
+per node run, one per LLM call), leaving the state snapshots out unless asked
+for, and keeps them up to date: each :meth:`refresh` lists the folders and
+re-reads only the files that were added, changed or removed since, so a
+running server answers a repeated question from memory.
 
 The reader is fixed and forgiving, like the library's own reader:
 
-* ``columns=`` fixes the schema, so nothing is inferred from a sample and the
-  snapshots are never built as columns;
-* ``ignore_errors`` turns a line that is not JSON (a torn last line, a hand
-  edit) into a row of nulls, which is dropped: a line counts when it has a
-  thread id, a node name, a known status and two valid times, as a
-  ``NodeRunHead`` must. A field of the wrong type in an otherwise valid line
-  reads as unknown rather than costing the line;
+* lines are read as text (``read_csv`` with no quoting and a delimiter JSON
+  never holds raw) and each line's head, everything before its snapshots, is
+  parsed with ``from_json`` against a fixed structure (:data:`_HEAD_SCHEMA`),
+  so nothing is inferred from a sample and the snapshots are never parsed;
+  lines that are not whole lines of the writer are parsed whole. With
+  ``snapshots``, DuckDB's ``read_json`` (``format='newline_delimited'``,
+  ``ignore_errors``, explicit ``columns=``) reads whole lines instead;
+* a line that is not JSON (a torn line, a hand edit) becomes NULL and is
+  dropped: a line counts when it has a thread id, a node name, a known status
+  and two valid times, as a ``NodeRunHead`` must. A field of the wrong type in
+  an otherwise valid line reads as unknown rather than costing the line;
 * token counts are ``HUGEINT`` (up to 1.7e38), so a huge count does not drop
-  its line; lines may be as long as ``maximum_object_size`` (1 GiB).
+  its line; ``NaN`` in a snapshot is never looked at; lines may be 1 GiB long.
 
 Between processes (the CLI), the tables can live in a cache file
 (:data:`CACHE_ENV`): a DuckDB database holding the same two tables and the

@@ -327,14 +327,14 @@ def compute_stats(
 ) -> StatsReport:
     """The figures of :class:`StatsReport` for ``where``.
 
+    The report is kept with the engine: the same question asked again while
+    no file changed is answered without a query.
+
     Args:
         engine: the engine over the log folders.
         where: window, node and model; ``None``: everything.
         top: how many costliest and slowest threads.
         refresh: catch up with the files first.
-
-    The report is kept with the engine: the same question asked again while
-    no file changed is answered without a query.
 
     Example:
         >>> from pathlib import Path
