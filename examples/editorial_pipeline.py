@@ -177,8 +177,11 @@ def main() -> None:
     print(f"paused for a human: {question!r} -> answering yes")
     final = asyncio.run(graph.ainvoke(Command(resume={"approved": True}), config))
     print(f"published: {final['published_url']}\n")
-    print(f"logs: {thread_log_path(thread_id)}\n")
+    print(f"thread {thread_id}, logged to {thread_log_path(thread_id)}\n")
     print_table(thread_id)
+    print("\nLook at this thread:")
+    print(f"  editorial-ai-obs show {thread_id}")
+    print("  editorial-ai-obs serve     # then open the address it prints")
 
 
 if __name__ == "__main__":

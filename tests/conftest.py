@@ -17,13 +17,13 @@ T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--viewer-screenshot PATH``: keep the viewer test's picture there."""
+    """``--viewer-screenshots DIR``: keep the viewer tests' pictures there."""
     parser.addoption(
-        "--viewer-screenshot",
-        metavar="PATH",
+        "--viewer-screenshots",
+        metavar="DIR",
         default=None,
-        help="also save the viewer test's screenshot of a thread page to PATH "
-        "(docs/viewer-thread.png is made this way)",
+        help="also save the viewer tests' screenshots (list, thread, run, "
+        "comparison) to DIR; the README's pictures in docs/ are made this way",
     )
 
 

@@ -6,6 +6,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ SUMMARY_KEYS = {
 RUN_KEYS = set(NodeRunLog.model_json_schema(mode="serialization")["properties"]) | {
     "index",
     "estimated_cost_usd",
+    "call_costs_usd",
 }
 
 
@@ -89,7 +91,7 @@ def graph_thread() -> str:
 def test_threads_route_shape(client: TestClient, graph_thread: str) -> None:
     """/api/threads is {"threads": [PipelineRunSummary]}."""
     body = strict(client.get("/api/threads"))
-    assert set(body) == {"threads"}
+    assert set(body) == {"threads", "total"} and body["total"] == 1
     (summary,) = body["threads"]
     assert set(summary) == SUMMARY_KEYS
     assert summary["thread_id"] == graph_thread
@@ -430,7 +432,7 @@ def test_unreadable_log_path_is_empty_not_500(
             os.mkfifo(path)
     assert strict(client.get("/api/threads/t1/logs"))["runs"] == []
     assert client.get("/api/threads/t1/summary").status_code == 404
-    assert strict(client.get("/api/threads")) == {"threads": []}
+    assert strict(client.get("/api/threads")) == {"threads": [], "total": 0}
 
 
 def test_thread_being_written_is_served_as_is(
@@ -471,7 +473,7 @@ def test_repeat_request_parses_only_appended_line(
 
 ROUTES = [
     "/",
-    "/static/app.js",
+    "/static/main.js",
     "/openapi.json",
     "/api/threads",
     "/api/threads/t1/logs",
@@ -550,7 +552,7 @@ def test_unknown_api_path_needs_the_key_too(keyed: TestClient) -> None:
 
 def test_page_and_assets_need_no_key(keyed: TestClient) -> None:
     """The page and its assets load without the key (it asks for it)."""
-    for route in ("/", "/static/app.js", "/static/app.css"):
+    for route in ("/", "/static/main.js", "/static/list.js", "/static/app.css"):
         assert keyed.get(route).status_code == 200, route
 
 
@@ -596,8 +598,29 @@ def test_security_headers(client: TestClient) -> None:
 def test_page_has_no_inline_script(client: TestClient) -> None:
     """The page loads its script from /static only, and no CDN."""
     html = client.get("/").text
-    assert '<script src="/static/app.js" defer></script>' in html
+    assert '<script type="module" src="/static/main.js"></script>' in html
     assert html.count("<script") == 1 and "http" not in html
+
+
+def test_page_modules_are_served_small_and_self_contained(client: TestClient) -> None:
+    """Every module the router imports, and every module they import, is served
+    as JavaScript from /static; none is over 400 lines; none loads anything
+    from elsewhere (no build step, no CDN)."""
+    seen: set[str] = set()
+    pending = ["main.js"]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        response = client.get("/static/" + name)
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith("text/javascript")
+        assert response.text.count("\n") <= 400, name
+        imports = re.findall(r'from "\./([a-z]+\.js)"', response.text)
+        assert "http" not in " ".join(re.findall(r'from "([^"]+)"', response.text))
+        pending.extend(imports)
+    assert {"api.js", "list.js", "thread.js", "run.js", "compare.js"} <= seen
 
 
 def test_no_cors(client: TestClient) -> None:
@@ -676,13 +699,14 @@ def test_missing_extra_names_the_install_command() -> None:
         check=True,
     )
     assert 'pip install "editorial-ai-observability[server]"' in out.stdout
+    assert 'pip install -e ".[server]"' in out.stdout  # from a checkout
 
 
 def test_api_all_is_pinned() -> None:
-    """The api module exports create_app and serve."""
+    """The api module exports bind, create_app and serve."""
     from editorial_ai.observability import api
 
-    assert api.__all__ == ["create_app", "serve"]
+    assert api.__all__ == ["bind", "create_app", "serve"]
 
 
 def test_long_thread_is_streamed_whole_and_in_order(log_dir: Path) -> None:
@@ -707,3 +731,84 @@ def test_long_thread_is_streamed_whole_and_in_order(log_dir: Path) -> None:
     assert data["summary"]["node_count"] == 2345
     paged = client.get("/api/threads/long/logs?include_io=false&limit=100&offset=0")
     assert paged.json()["runs"] == data["runs"][:100]
+
+
+def test_thread_waiting_at_interrupt_is_interrupted(client: TestClient) -> None:
+    """A thread whose latest approval run is interrupted is "interrupted" in the
+    list and the summary; answered, it completes."""
+    append_node_log(make_log("hitl", node_name="draft", start_ms=0))
+    append_node_log(make_log("hitl", node_name="approval", status="interrupted"))
+    (listed,) = strict(client.get("/api/threads"))["threads"]
+    assert listed["status"] == "interrupted"
+    assert strict(client.get("/api/threads/hitl/summary"))["status"] == "interrupted"
+    append_node_log(make_log("hitl", node_name="approval", start_ms=500))
+    assert strict(client.get("/api/threads/hitl/summary"))["status"] == "completed"
+
+
+def test_threads_searched_filtered_and_paged(client: TestClient, log_dir: Path) -> None:
+    """q, status, node, since/until select threads on the server; limit/offset
+    page them; total counts every match."""
+    for number in range(30):
+        thread_id = "%s-%02d" % ("news" if number % 2 else "Sport", number)
+        status = "error" if number % 3 == 0 else "success"
+        append_node_log(
+            make_log(thread_id, node_name="draft", start_ms=number * 60_000)
+        )
+        append_node_log(
+            make_log(
+                thread_id,
+                node_name="publish" if number < 10 else "archive",
+                status=status,
+                start_ms=number * 60_000 + 100,
+            )
+        )
+        os.utime(log_dir / (thread_id + ".jsonl"), (1e9 + number, 1e9 + number))
+
+    def ids(**params: str) -> tuple[list[str], int]:
+        body = strict(client.get("/api/threads", params=params))
+        return [s["thread_id"] for s in body["threads"]], body["total"]
+
+    assert ids(q="NEWS", limit="3") == (["news-29", "news-27", "news-25"], 15)
+    assert ids(q="news", limit="3", offset="3")[0] == ["news-23", "news-21", "news-19"]
+    failed, total = ids(status="failed")
+    assert total == 10 and all(int(t[-2:]) % 3 == 0 for t in failed)
+    assert ids(node="publish", status="failed", limit="2") == (
+        ["news-09", "Sport-06"],
+        4,
+    )
+    since = "2026-03-01T12:25:00Z"  # T0 + 25 min
+    assert ids(since=since)[1] == 5
+    assert ids(since=since, until="2026-03-01T12:27:00Z")[0] == [
+        "news-27",
+        "Sport-26",
+        "news-25",
+    ]
+    assert ids(q="nothing-like-it") == ([], 0)
+    assert client.get("/api/threads?status=bogus").status_code == 422
+
+
+def test_wildcard_bind_answers_to_the_machine_name_it_announces(
+    log_dir: Path,
+) -> None:
+    """Served on 0.0.0.0 or ::, the page's address names this machine, and
+    that name is accepted in Host; a named bind accepts its own address."""
+    import socket
+
+    from editorial_ai.observability.api import _page_url, _served_hosts
+
+    name = socket.gethostname()
+    for wildcard in ("0.0.0.0", "::"):
+        assert _page_url(wildcard, 8765) == "http://%s:8765/" % name
+        hosts = _served_hosts(wildcard, ["obs.example.test"])
+        assert hosts == ["obs.example.test", name]
+        with TestClient(
+            create_app(log_dir, api_key="", allowed_hosts=hosts), base_url=LOCAL
+        ) as web:
+            answers = [
+                web.get("/api/threads", headers={"host": host}).status_code
+                for host in (name, "obs.example.test", "elsewhere.test")
+            ]
+        assert answers == [200, 200, 400]
+    assert _served_hosts("10.1.2.3", []) == ["10.1.2.3"]
+    assert _served_hosts("fe80::1", []) == ["[fe80::1]"]
+    assert _page_url("fe80::1", 80) == "http://[fe80::1]:80/"

@@ -19,6 +19,7 @@ from editorial_ai.observability import (
     harvest_tokens,
     node_wrapper,
     read_node_logs,
+    record_token_usage,
     reset_token_collector,
 )
 
@@ -338,3 +339,22 @@ def test_failed_llm_call_is_not_counted_and_error_recorded() -> None:
     (log,) = read_node_logs("t1")
     assert log.status == "error" and log.token_usage == []
     assert log.error_type == "ProviderDown"
+
+
+def test_call_without_model_name_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    """An LLM call whose model is unknown warns once, saying where names come from."""
+
+    @node_wrapper
+    def anon(state: State) -> dict[str, Any]:
+        record_token_usage(10, 5, 15)
+        record_token_usage(20, 5, 25)
+        return {}
+
+    with caplog.at_level("WARNING", logger="editorial_ai.observability"):
+        single_node_graph(anon).invoke({"topic": "x"}, cfg())
+        single_node_graph(anon).invoke({"topic": "y"}, cfg())
+    advice = [r for r in caplog.records if "without a model name" in r.getMessage()]
+    assert len(advice) == 1 and "ls_model_name" in advice[0].getMessage()
+    assert [u.model_name for log in read_node_logs("t1") for u in log.token_usage] == [
+        None
+    ] * 4

@@ -99,7 +99,9 @@ def test_show_prints_rows_and_error_underneath(log_dir: Path) -> None:
     result = run_cli("show", "bad-thread", log_dir=log_dir)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "write" in out and "check" in out and "ERROR" in out
+    rows = {line.split()[1]: line.split() for line in out.splitlines()[3:5]}
+    assert rows["write"][:4] == ["1", "write", "1", "success"]
+    assert rows["check"][:4] == ["2", "check", "2", "error"]
     assert "ValueError: fact check failed: no source for claim 3" in out
     assert 'raise ValueError("fact check failed' in out
     assert out.strip().splitlines()[-1].startswith("failed: 2 node runs")
@@ -172,7 +174,217 @@ def test_long_thread_is_shown_page_by_page(log_dir: Path) -> None:
     assert data["runs"][0]["node_name"] == "n1202"
     assert data["summary"]["node_count"] == 1203
     table = run_cli("show", "long", log_dir=log_dir).stdout
-    assert table.count(" ok ") == 1203
+    assert table.count(" success ") == 1203
+    numbers = [line.split()[0] for line in table.splitlines()[3:1206]]
+    assert numbers == [str(n) for n in range(1, 1204)]  # run order, not file order
+    assert table.splitlines()[3].split()[1] == "n1202"
+
+
+def test_runs_prints_whole_ids_and_show_takes_prefix_and_path(
+    log_dir: Path,
+) -> None:
+    """A 46-character id is printed whole, in a narrow terminal too, and show
+    finds its thread by the id, a unique prefix, and the file's path."""
+    thread_id = "editorial-2f281039-0bd5-4d3e-9ba2-2ea2a09fe889"
+    pipeline(thread_id)
+    pipeline("editorial-c62dc6dc-cdf1-4c0a-b06f-b0cf9e45e2ba")
+    env_narrow = dict(os.environ, COLUMNS="40")
+    table = subprocess.run(
+        [sys.executable, "-m", "editorial_ai.observability", "runs"],
+        capture_output=True,
+        text=True,
+        env=dict(env_narrow, PYTHONPATH=SRC, EDITORIAL_AI_LOG_DIR=str(log_dir)),
+        check=True,
+    ).stdout
+    assert thread_id in {line.split()[0] for line in table.splitlines()}
+    for given in (thread_id, thread_id[:13], str(log_dir / (thread_id + ".jsonl"))):
+        result = run_cli("show", given, log_dir=log_dir)
+        assert result.returncode == 0, (given, result.stderr)
+        assert result.stdout.startswith("thread %s\n" % thread_id)
+    ambiguous = run_cli("show", "editorial-", log_dir=log_dir)
+    assert ambiguous.returncode == 1
+    assert "is the start of 2 thread ids" in ambiguous.stderr
+    assert thread_id in ambiguous.stderr
+
+
+def test_file_path_works_from_another_folder(log_dir: Path, tmp_path: Path) -> None:
+    """show FILE reads the file's own folder, whatever the log directory says."""
+    pipeline("t-file")
+    result = run_cli(
+        "show", str(log_dir / "t-file.jsonl"), log_dir=tmp_path / "elsewhere"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "thread t-file" in result.stdout
+    other = tmp_path / "notes.jsonl"
+    other.write_text("not a record\n")
+    refused = run_cli("show", str(other), log_dir=log_dir)
+    assert refused.returncode == 1 and "not a thread's log file" in refused.stderr
+
+
+def test_show_links_interrupt_and_resume_and_prints_states_whole(
+    log_dir: Path,
+) -> None:
+    """An answered interrupt names the run that answered it, the resumed run
+    names the interrupt and its resume value; --full prints states uncut."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command, interrupt
+
+    class Review(TypedDict, total=False):
+        draft: str
+        verdict: str
+
+    @node_wrapper
+    def write(state: Review) -> dict[str, Any]:
+        return {"draft": "x" * 500}
+
+    @node_wrapper
+    def approve(state: Review) -> dict[str, Any]:
+        return {"verdict": str(interrupt({"question": "publish?"}))}
+
+    builder = StateGraph(Review)
+    builder.add_node(write).add_node(approve)
+    builder.add_edge(START, "write").add_edge("write", "approve")
+    builder.add_edge("approve", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "hitl"}}
+    graph.invoke({"draft": ""}, config)
+
+    waiting = run_cli("show", "hitl", log_dir=log_dir).stdout
+    assert "waiting for a human: interrupt " in waiting
+    assert waiting.strip().splitlines()[-1].startswith("interrupted: 2 node runs")
+    listing = run_cli("runs", log_dir=log_dir).stdout
+    assert listing.splitlines()[1].split()[:2] == ["hitl", "interrupted"]
+
+    assert 'asked {"question": "publish?"}' in waiting  # without --io too
+    graph.invoke(Command(resume="yes, publish"), config)
+    plain = run_cli("show", "hitl", log_dir=log_dir).stdout
+    assert 'resumed with "yes, publish"' in plain and '"draft"' not in plain
+    done = run_cli("show", "hitl", "--io", log_dir=log_dir).stdout
+    assert "waiting for a human" not in done
+    assert "answered by run #3" in done
+    assert "resumes interrupt" in done and "of run #2" in done
+    assert 'resumed with "yes, publish"' in done
+    assert "(cut; --full prints it whole)" in done
+    full = run_cli("show", "hitl", "--full", log_dir=log_dir).stdout
+    assert '"draft": "%s"' % ("x" * 500) in full
+    assert "(cut;" not in full
+
+
+def test_version_and_limit_zero(log_dir: Path) -> None:
+    """--version prints the package version; runs --limit 0 is refused."""
+    from importlib.metadata import version
+
+    shown = run_cli("--version", log_dir=log_dir)
+    assert shown.returncode == 0
+    assert shown.stdout.strip() == "editorial-ai-obs " + version(
+        "editorial-ai-observability"
+    )
+    refused = run_cli("runs", "--limit", "0", log_dir=log_dir)
+    assert refused.returncode == 2
+    assert "must be 1 or more" in refused.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_bad_port(log_dir: Path, port: str) -> None:
+    """A port out of range is a usage error naming the range, not a traceback."""
+    result = run_cli("serve", "--port", port, log_dir=log_dir)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "--port" in result.stderr
+
+
+def test_serve_says_what_to_do_when_the_port_is_busy(log_dir: Path) -> None:
+    """A busy port: one line naming it and the --port way out, exit 1."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), log_dir=log_dir)
+    assert result.returncode == 1
+    assert "port %d on 127.0.0.1 is busy" % port in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_prints_folder_and_url_and_honours_allowed_host(log_dir: Path) -> None:
+    """serve says which folder and which URL it serves; --allowed-host lets a
+    request naming that host through, others still get 400."""
+    import http.client
+
+    pipeline("served")
+    env = dict(
+        os.environ,
+        PYTHONPATH=SRC,
+        EDITORIAL_AI_LOG_DIR=str(log_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "editorial_ai.observability",
+            "serve",
+            "--port",
+            "0",
+            "--allowed-host",
+            "obs.example.test",
+            "--allowed-host",
+            "other.example.test",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        second = process.stdout.readline()
+        assert first.strip() == "serving the logs in %s (1 thread)" % log_dir
+        url = second.split()[1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        answers = {}
+        for host in ("obs.example.test", "other.example.test", "evil.test"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/api/threads", headers={"Host": host})
+            answers[host] = connection.getresponse().status
+            connection.close()
+        assert answers == {
+            "obs.example.test": 200,
+            "other.example.test": 200,
+            "evil.test": 400,
+        }
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_missing_extras_give_both_install_commands(log_dir: Path) -> None:
+    """serve and export-otel without their extras name the pip commands for an
+    index and for a checkout."""
+    log_dir.mkdir(parents=True)
+    code = (
+        "import sys\n"
+        "for name in ('fastapi', 'uvicorn', 'opentelemetry',"
+        " 'opentelemetry.exporter.otlp.proto.http.trace_exporter',"
+        " 'opentelemetry.sdk.trace.export'):\n"
+        "    sys.modules[name] = None\n"
+        "from editorial_ai.observability.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    for command, extra in (("serve", "server"), ("export-otel", "otel")):
+        result = subprocess.run(
+            [sys.executable, "-c", code, command, "--log-dir", str(log_dir)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=SRC),
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        assert 'pip install "editorial-ai-observability[%s]"' % extra in result.stderr
+        assert 'pip install -e ".[%s]"' % extra in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_serve_refuses_open_bind_without_key(log_dir: Path) -> None:
@@ -181,3 +393,46 @@ def test_serve_refuses_open_bind_without_key(log_dir: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_example_ends_with_commands_that_work(log_dir: Path) -> None:
+    """The example prints the show and serve commands; the show command, pasted,
+    prints its thread."""
+    example = Path(SRC).parent / "examples" / "editorial_pipeline.py"
+    printed = subprocess.run(
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=SRC, EDITORIAL_AI_LOG_DIR=str(log_dir)),
+        timeout=120,
+        check=True,
+    ).stdout
+    commands = [
+        line.split("#")[0].split()
+        for line in printed.splitlines()
+        if line.strip().startswith("editorial-ai-obs ")
+    ]
+    assert [words[1] for words in commands] == ["show", "serve"]
+    show = run_cli(*commands[0][1:], log_dir=log_dir)
+    assert show.returncode == 0, show.stderr
+    assert show.stdout.startswith("thread %s\n" % commands[0][2])
+    assert "completed: 10 node runs" in show.stdout
+
+
+def test_runs_filters_and_says_what_the_limit_hid(log_dir: Path) -> None:
+    """runs --status/--node/--search select threads; a cut list says so."""
+    pipeline("good-1")
+    pipeline("good-2")
+    pipeline("bad-1", fail=True)
+    failed = run_cli("runs", "--status", "failed", log_dir=log_dir).stdout
+    assert [line.split()[0] for line in failed.splitlines()[1:]] == ["bad-1"]
+    found = run_cli("runs", "--search", "GOOD", log_dir=log_dir).stdout
+    assert sorted(line.split()[0] for line in found.splitlines()[1:]) == [
+        "good-1",
+        "good-2",
+    ]
+    assert run_cli("runs", "--node", "write", log_dir=log_dir).stdout.count("\n") == 4
+    none = run_cli("runs", "--node", "nowhere", log_dir=log_dir)
+    assert none.returncode == 1 and "no thread matches" in none.stderr
+    cut = run_cli("runs", "--limit", "1", log_dir=log_dir).stdout
+    assert cut.strip().splitlines()[-1] == "(1 of 3 threads: raise --limit for more)"

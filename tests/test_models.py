@@ -130,13 +130,14 @@ def test_summary_latest_error_fails() -> None:
     assert PipelineRunSummary.from_logs("t1", logs).status == "failed"
 
 
-def test_summary_interrupted_is_running_until_resumed() -> None:
-    """A node waiting on interrupt() keeps the thread running; resumed, it completes."""
+def test_summary_interrupted_until_resumed() -> None:
+    """A node waiting on interrupt() makes the thread interrupted; resumed, it
+    completes."""
     waiting = [
         make_log(node_name="draft", start_ms=0),
         make_log(node_name="approve", status="interrupted", start_ms=10),
     ]
-    assert PipelineRunSummary.from_logs("t1", waiting).status == "running"
+    assert PipelineRunSummary.from_logs("t1", waiting).status == "interrupted"
     resumed = [*waiting, make_log(node_name="approve", start_ms=5000)]
     assert PipelineRunSummary.from_logs("t1", resumed).status == "completed"
 

@@ -450,7 +450,7 @@ def test_interrupt_and_resume_are_joined() -> None:
     assert interrupted.interrupt_value == {"question": "publish?", "draft": "v1"}
     assert interrupted.interrupt_id == first["__interrupt__"][0].id
     assert interrupted.output_state is None
-    assert PipelineRunSummary.from_logs("hitl", waiting).status == "running"
+    assert PipelineRunSummary.from_logs("hitl", waiting).status == "interrupted"
 
     final = graph.invoke(Command(resume="yes"), cfg)
     assert final["notes"] == ["approved: yes"]
@@ -459,6 +459,8 @@ def test_interrupt_and_resume_are_joined() -> None:
     assert resumed.status == "success" and resumed.node_name == "approve"
     assert resumed.checkpoint_ns == interrupted.checkpoint_ns
     assert resumed.resumed_interrupt_ids == [interrupted.interrupt_id]
+    assert resumed.resume_values == ["yes"]
+    assert interrupted.resume_values is None
     assert PipelineRunSummary.from_logs("hitl", logs).status == "completed"
 
 
@@ -655,3 +657,20 @@ def test_generator_nodes_run_in_a_graph() -> None:
         ("refine", "success"),
     ]
     assert logs[0].output_state == {"draft": "from a generator"}
+
+
+def test_no_thread_id_warns_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
+    """Runs without a thread id go to 'unknown' with one warning, not one per run."""
+
+    @node_wrapper
+    def draft(state: State) -> dict[str, Any]:
+        return {"draft": "v1"}
+
+    graph = line_graph(draft)
+    with caplog.at_level("WARNING", logger="editorial_ai.observability"):
+        graph.invoke({"topic": "a"})
+        graph.invoke({"topic": "b"})
+    advice = [r for r in caplog.records if "without a thread id" in r.getMessage()]
+    assert len(advice) == 1
+    assert "'unknown'" in advice[0].getMessage()
+    assert [log.node_name for log in read_node_logs("unknown")] == ["draft", "draft"]

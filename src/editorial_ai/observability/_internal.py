@@ -77,10 +77,35 @@ def warn_os_error(action: str, target: object, exc: OSError, then: str = "") -> 
     )
 
 
+_once: set[str] = set()
+
+
+def warn_once(kind: str, message: str, *args: object) -> None:
+    """Log ``message`` as a warning the first time this ``kind`` is seen in
+    the process, never again: for advice about how the library is used (a
+    missing thread id, a model without a name), not for failures.
+
+    Example:
+        >>> warn_once("usage:no-thread-id", "no thread id for node %s", "draft")
+    """
+    if kind in _once:  # read without the lock: a set lookup is atomic
+        return
+    with _counts_lock:
+        if kind in _once:
+            return
+        _once.add(kind)
+    try:
+        logger.warning(message, *args)
+    except Exception:  # a broken logging handler must not break the node
+        pass
+
+
 def reset_warning_counts() -> None:
-    """Forget how often each failure was seen (for tests and long runs)."""
+    """Forget how often each failure was seen, and which advice was given
+    (for tests and long runs)."""
     with _counts_lock:
         _counts.clear()
+        _once.clear()
 
 
 class guard:  # lower case: used like a function, ``with guard("kind"):``
@@ -139,3 +164,18 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def missing_extra(what: str, extra: str) -> str:
+    """The one message for a missing optional dependency: the command to
+    install it from a package index and from a source checkout (``pip install
+    -e``), since the package is used both ways.
+
+    Example:
+        >>> print(missing_extra("editorial-ai-obs serve", "server"))
+        editorial-ai-obs serve needs the server extra: pip install "editorial-ai-observability[server]" (from a checkout: pip install -e ".[server]")
+    """  # noqa: E501
+    return (
+        '%s needs the %s extra: pip install "editorial-ai-observability[%s]" '
+        '(from a checkout: pip install -e ".[%s]")' % (what, extra, extra, extra)
+    )

@@ -6,8 +6,10 @@ runs it with uvicorn. Every route reads through
 
 Routes (JSON unless said otherwise):
 
-* ``GET /api/threads?limit=&offset=``: :class:`~.reader.ThreadList`, newest
-  first.
+* ``GET /api/threads?limit=&offset=&q=&status=&node=&since=&until=``:
+  :class:`~.reader.ThreadList`, newest first: ``q`` searches thread ids (any
+  case), ``status`` / ``node`` / ``since`` / ``until`` filter, ``total``
+  counts every match.
 * ``GET /api/threads/{thread_id}/logs?include_io=true&limit=&offset=``:
   :class:`~.reader.ThreadLogs`, runs oldest first; an unknown thread is 200
   with no runs and a ``null`` summary.
@@ -15,7 +17,8 @@ Routes (JSON unless said otherwise):
   :class:`~.models.PipelineRunSummary`, 404 for an unknown thread.
 * ``GET /api/threads/{thread_id}/runs/{index}``: :class:`~.reader.NodeRunView`
   with its snapshots, 404 if absent.
-* ``GET /``: the viewer page; ``GET /static/app.js`` and ``/static/app.css``.
+* ``GET /``: the viewer page; ``GET /static/{name}``: its modules and styles
+  (every file of the package's ``static`` folder, by exact name).
 
 Reaching any thread id. In a path, ``{thread_id}`` is one percent-encoded
 segment: ``/api/threads/100%25/logs`` is thread ``100%``. That covers every id
@@ -54,7 +57,9 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -67,9 +72,10 @@ try:
     from fastapi.responses import Response, StreamingResponse
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    from ._internal import missing_extra
+
     raise ImportError(
-        "editorial_ai.observability.api needs the server extra: "
-        'pip install "editorial-ai-observability[server]"'
+        missing_extra("editorial_ai.observability.api (the API and the page)", "server")
     ) from exc
 
 from . import _env
@@ -82,9 +88,10 @@ from .analytics.sources import (
     merged_thread_summary,
     resolve_log_dirs,
 )
-from .models import PipelineRunSummary
+from .models import PipelineRunSummary, RunStatus
 from .reader import (
     NodeRunView,
+    ThreadFilter,
     ThreadList,
     ThreadLogs,
     stream_thread_runs,
@@ -108,13 +115,12 @@ _SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-_ASSETS = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
-    "stats.js": "text/javascript; charset=utf-8",
-    "uPlot.esm.js": "text/javascript; charset=utf-8",
-    "uPlot.min.css": "text/css; charset=utf-8",
+_ASSET_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 _PORT = re.compile(r":[0-9]{1,5}")
 
@@ -313,17 +319,37 @@ def create_app(
     add_stats_routes(app, folders)
 
     @app.get("/api/threads", response_model=ThreadList)
-    def list_threads(limit: Limit = None, offset: Offset = 0) -> Response:
-        """Threads, most recently written first."""
+    def list_threads(
+        limit: Limit = None,
+        offset: Offset = 0,
+        q: Annotated[str | None, Query(description="part of the thread id")] = None,
+        status: Annotated[RunStatus | None, Query(description="thread status")] = None,
+        node: Annotated[str | None, Query(description="a node that ran")] = None,
+        since: Annotated[
+            datetime | None, Query(description="still running at or after")
+        ] = None,
+        until: Annotated[
+            datetime | None, Query(description="started at or before")
+        ] = None,
+    ) -> Response:
+        """Threads, most recently written first, searched and filtered; ``total``
+        counts every match."""
+        where = ThreadFilter(
+            query=q or None, status=status, node=node or None, since=since, until=until
+        )
         with guard("api:threads"):
             if several:
                 return _json(
-                    merged_thread_summaries(folders(), limit=limit, offset=offset)
+                    merged_thread_summaries(
+                        folders(), limit=limit, offset=offset, where=where
+                    )
                 )
             return _json(
-                thread_summaries(log_dir=directory(), limit=limit, offset=offset)
+                thread_summaries(
+                    log_dir=directory(), limit=limit, offset=offset, where=where
+                )
             )
-        return _json(ThreadList(threads=[]))
+        return _json(ThreadList(threads=[], total=0))
 
     def logs(
         thread_id: str, include_io: bool, limit: int | None, offset: int
@@ -444,25 +470,29 @@ def create_app(
 
     # The viewer: fixed files shipped in the package, looked up by exact name,
     # so no request path ever reaches the file system here.
+    # Every file of the static folder is read once here, so a view added as a
+    # new module (static/stats.js, ...) is served without touching this code.
     static = Path(__file__).with_name("static")
-    assets = {name: (static / name).read_bytes() for name in _ASSETS}
+    assets = {
+        path.name: (path.read_bytes(), _ASSET_TYPES[path.suffix])
+        for path in static.iterdir()
+        if path.suffix in _ASSET_TYPES and path.is_file()
+    }
 
     @app.get("/", include_in_schema=False)
     def page() -> Response:
+        body, media_type = assets["index.html"]
         return Response(
-            assets["index.html"],
-            media_type=_ASSETS["index.html"],
-            headers={"cache-control": "no-cache"},
+            body, media_type=media_type, headers={"cache-control": "no-cache"}
         )
 
     @app.get("/static/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
         if name not in assets or name == "index.html":
             raise HTTPException(status_code=404, detail="no such file")
+        body, media_type = assets[name]
         return Response(
-            assets[name],
-            media_type=_ASSETS[name],
-            headers={"cache-control": "no-cache"},
+            body, media_type=media_type, headers={"cache-control": "no-cache"}
         )
 
     return app
@@ -477,6 +507,56 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_WILDCARDS = ("0.0.0.0", "::", "[::]", "")
+
+
+def _served_hosts(host: str, allowed_hosts: Sequence[str]) -> list[str]:
+    """The ``Host`` names to accept besides loopback: the given ones, the
+    bound address, and for a wildcard bind this machine's name (the name
+    :func:`_page_url` announces)."""
+    hosts = list(allowed_hosts)
+    if host in _WILDCARDS:
+        hosts.append(socket.gethostname())
+    else:
+        hosts.append("[%s]" % host if ":" in host else host)
+    return hosts
+
+
+def _page_url(host: str, port: int) -> str:
+    """The address to open: this machine's name for a wildcard bind."""
+    name = socket.gethostname() if host in _WILDCARDS else host
+    if ":" in name and not name.startswith("["):
+        name = "[%s]" % name
+    return "http://%s:%d/" % (name, port)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``port`` 0: a free one), listening.
+
+    Bound before the server starts, so a busy port or a refused address is an
+    ``OSError`` here, not a traceback from inside the server.
+
+    Example:
+        >>> sock = bind("127.0.0.1", 0)
+        >>> sock.getsockname()[1] > 0
+        True
+        >>> sock.close()
+    """
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        # Listening now: a client that reads the announced URL at once is
+        # queued until the server accepts, not refused.
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     log_dir: str | Path | Sequence[str | Path] | None = None,
     host: str = "127.0.0.1",
@@ -484,6 +564,7 @@ def serve(
     api_key: str | None = None,
     *,
     allowed_hosts: Sequence[str] = (),
+    announce: Callable[[str], None] | None = None,
 ) -> None:
     """Run the API and viewer with uvicorn until interrupted.
 
@@ -493,14 +574,19 @@ def serve(
     Args:
         log_dir: as for :func:`create_app`.
         host: address to bind; ``127.0.0.1`` by default.
-        port: TCP port.
+        port: TCP port; 0 picks a free one.
         api_key: as for :func:`create_app` (``None`` reads
             ``$EDITORIAL_AI_OBS_API_KEY``).
-        allowed_hosts: more accepted ``Host`` names; a non-wildcard ``host`` is
-            accepted without being listed.
+        allowed_hosts: more accepted ``Host`` names (the names clients use
+            to reach this machine, e.g. ``obs.example.com``); a non-wildcard
+            ``host`` is accepted without being listed, and with a wildcard
+            (``0.0.0.0``, ``::``) so is the machine's own host name.
+        announce: called with the page's URL once the port is bound.
 
     Raises:
         ValueError: ``host`` is not a loopback address and there is no key.
+        OSError: the address cannot be bound (``EADDRINUSE``: the port is
+            busy).
 
     Example:
         >>> serve(host="0.0.0.0", api_key="")
@@ -513,12 +599,18 @@ def serve(
         raise ValueError(
             "refusing to serve on %s without an API key; set %s" % (host, _env.API_KEY)
         )
-    hosts = list(allowed_hosts)
-    if host not in ("0.0.0.0", "::", ""):
-        hosts.append("[%s]" % host if ":" in host else host)
-    app = create_app(log_dir, api_key=key or "", allowed_hosts=hosts)
-    # proxy_headers off: X-Forwarded-* from a client must not be believed.
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)
+    app = create_app(
+        log_dir, api_key=key or "", allowed_hosts=_served_hosts(host, allowed_hosts)
+    )
+    sock = bind(host, port)
+    try:
+        if announce is not None:
+            announce(_page_url(host, sock.getsockname()[1]))
+        # proxy_headers off: X-Forwarded-* from a client must not be believed.
+        config = uvicorn.Config(app, proxy_headers=False, server_header=False)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
-__all__ = ["create_app", "serve"]
+__all__ = ["bind", "create_app", "serve"]

@@ -21,10 +21,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._internal import guard, warn_failure
+from ._internal import guard, warn_failure, warn_once
 from .models import TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
+
+
+def _warn_no_model() -> None:
+    warn_once(
+        "usage:no-model-name",
+        "an LLM call was recorded without a model name, so its cost is unknown "
+        "('?'). The name is read from the response (response_metadata "
+        "model_name/model), the ls_model_name metadata LangChain chat models "
+        "set, or record_token_usage(model_name=...). (Said once per process.)",
+    )
 
 
 _dedupe_lock = threading.Lock()
@@ -43,6 +53,8 @@ class TokenCollector:
 
     def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
         """Add one call; ``False`` if a call with this ``run_id`` was counted."""
+        if usage.model_name is None:
+            _warn_no_model()
         if run_id is None:
             self.usages.append(usage)
             return True

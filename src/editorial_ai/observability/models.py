@@ -219,6 +219,10 @@ class NodeRunLog(NodeRunHead):
     """The update the node returned (snapshot); ``None`` unless success."""
     interrupt_value: Any = None
     """For ``interrupted``: the value passed to ``interrupt()`` (snapshotted)."""
+    resume_values: list[Any] | None = None
+    """For a run that resumed after ``interrupt()``: the values it was resumed
+    with (``Command(resume=...)``), in the order of ``resumed_interrupt_ids``
+    (snapshotted)."""
 
 
 class PipelineRunSummary(BaseModel):
@@ -278,8 +282,9 @@ class PipelineRunSummary(BaseModel):
               is the one that started last (ties: the later in ``logs``).
               ``failed`` when any node's latest run is an error, so a node that
               failed and then succeeded on retry does not fail the thread;
-              else ``running`` when there are no logs or any node's latest run
-              is ``interrupted`` (waiting to be resumed); else ``completed``.
+              else ``interrupted`` when any node's latest run is
+              ``interrupted`` (waiting for a human to resume it); else
+              ``running`` when there are no logs; else ``completed``.
             * ``estimated_cost_usd`` / ``unpriced_tokens``: the thread's calls
               priced with :func:`~editorial_ai.observability.pricing.load_price_table`.
 
@@ -311,7 +316,7 @@ class PipelineRunSummary(BaseModel):
         if "error" in statuses:
             status = "failed"
         elif "interrupted" in statuses:
-            status = "running"
+            status = "interrupted"
         else:
             status = "completed"
         started_at = min(log.started_at for log in logs)

@@ -33,7 +33,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
-from ._internal import guard, report
+from ._internal import guard, report, warn_once
 from .collector import (
     TokenCollector,
     _by_namespace,
@@ -82,12 +82,24 @@ class _Run:
     state: Any
 
 
-def _thread_id_of_state(state: Any) -> str:
+def _thread_id_of_state(state: Any, node_name: str | None) -> str:
     if type(state) is dict or isinstance(state, Mapping):
         thread_id = state.get("thread_id")
     else:
         thread_id = getattr(state, "thread_id", None)
-    return "unknown" if thread_id is None else str(thread_id)
+    if thread_id is None:
+        # Every invocation without an id lands in one file: say so, once.
+        warn_once(
+            "usage:no-thread-id",
+            "node %r ran without a thread id (neither "
+            'config["configurable"]["thread_id"] nor state["thread_id"]); its '
+            "records go to the thread 'unknown', where separate invocations "
+            'merge. Pass config={"configurable": {"thread_id": ...}} to '
+            "invoke/stream. (Said once per process.)",
+            node_name,
+        )
+        return "unknown"
+    return str(thread_id)
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -131,7 +143,9 @@ def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
             _by_namespace[namespace] = collector
         thread_id = configurable.get("thread_id")
         if thread_id is None:
-            thread_id = _thread_id_of_state(state)
+            thread_id = _thread_id_of_state(
+                state, spec.name or metadata.get("langgraph_node")
+            )
         elif type(thread_id) is not str:
             thread_id = str(thread_id)
         run = _Run(
@@ -316,6 +330,11 @@ def _finish(
                     else None
                 ),
                 "interrupt_value": interrupt_value,
+                "resume_values": (
+                    (snapshot_state({"v": list(resume)}, spec.options) or {}).get("v")
+                    if resume and spec.capture_io
+                    else None
+                ),
             }
         )
         emit(log)

@@ -37,9 +37,10 @@ try:
         SpanExportResult,
     )
 except ImportError as exc:  # pragma: no cover - depends on the environment
+    from ._internal import missing_extra
+
     raise ImportError(
-        "OpenTelemetry export needs the otel extra: "
-        'pip install "editorial-ai-observability[otel]" (%s)' % exc
+        "%s (%s)" % (missing_extra("OpenTelemetry export", "otel"), exc)
     ) from exc
 
 from . import _env

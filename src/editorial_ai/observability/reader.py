@@ -57,6 +57,9 @@ class NodeRunView(NodeRunLog):
 
     index: int
     estimated_cost_usd: float | None = None
+    call_costs_usd: list[float | None] | None = None
+    """USD per LLM call, in ``token_usage`` order (``None`` for a call that
+    cannot be priced); given with one run (``/runs/{index}``), not in lists."""
 
 
 class ThreadLogs(BaseModel):
@@ -73,6 +76,8 @@ class ThreadList(BaseModel):
     """``GET /api/threads``: one summary per thread, newest first."""
 
     threads: list[PipelineRunSummary]
+    total: int | None = None
+    """Threads matching the query, all pages together."""
 
 
 # -- summary totals, built one line at a time ----------------------------------
@@ -141,8 +146,10 @@ class _Tally:
         status: RunStatus = (
             "failed"
             if "error" in statuses
+            else "interrupted"
+            if "interrupted" in statuses
             else "running"
-            if "interrupted" in statuses or not self.count
+            if not self.count
             else "completed"
         )
         priced: list[float] = []
@@ -341,6 +348,13 @@ class ThreadIndex:
             os.close(fd)
         return found
 
+    def node_names(self) -> set[str]:
+        """The names of the nodes that ran in the thread."""
+        names = set(self.tally.latest)
+        if self.tail is not None:
+            names.add(self.tail[2].node_name)
+        return names
+
     def summary(self, table: PriceTable) -> PipelineRunSummary | None:
         """The thread's summary, or ``None`` without valid runs."""
         if not self.count:
@@ -499,7 +513,60 @@ def thread_run(
     if not found:
         return None
     table = load_price_table() if table is None else table
-    return _view(position, found[0][1], table)
+    view = _view(position, found[0][1], table)
+    view.call_costs_usd = [cost_of_usage(usage, table) for usage in view.token_usage]
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilter:
+    """Which threads a listing keeps; every field left ``None`` keeps all.
+
+    Example:
+        >>> ThreadFilter(query="news", status="failed").matches_id("newsroom-1")
+        True
+    """
+
+    query: str | None = None
+    """Part of the thread id, any case."""
+    status: str | None = None
+    """The thread's status (``completed``, ``failed``, ``interrupted``, ...)."""
+    node: str | None = None
+    """A node that ran in the thread (its exact name)."""
+    since: datetime | None = None
+    """Threads still running at or after this time (their last end)."""
+    until: datetime | None = None
+    """Threads that started at or before this time."""
+
+    def matches_id(self, thread_id: str) -> bool:
+        """Whether the id holds the query."""
+        return not self.query or self.query.casefold() in thread_id.casefold()
+
+    @property
+    def needs_summary(self) -> bool:
+        """Whether matching needs more than the id."""
+        return any(
+            value is not None
+            for value in (self.status, self.node, self.since, self.until)
+        )
+
+    def matches(self, summary: PipelineRunSummary, index: ThreadIndex) -> bool:
+        """Whether a thread's summary (and its nodes) pass the filter."""
+        if self.status is not None and summary.status != self.status:
+            return False
+        if self.node is not None and self.node not in index.node_names():
+            return False
+        if self.since is not None and (
+            summary.ended_at is None or summary.ended_at < _as_utc(self.since)
+        ):
+            return False
+        return self.until is None or (
+            summary.started_at is not None and summary.started_at <= _as_utc(self.until)
+        )
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def thread_summaries(
@@ -508,21 +575,46 @@ def thread_summaries(
     limit: int | None = None,
     offset: int = 0,
     table: PriceTable | None = None,
+    where: ThreadFilter | None = None,
 ) -> ThreadList:
-    """Summaries of the threads, most recently written first."""
+    """Summaries of the threads, most recently written first, one page of
+    those ``where`` keeps, with the count of all it keeps (``total``).
+
+    Filtering by id alone summarises only the page; filtering by status,
+    node or time reads the summary of every thread whose id matches (each
+    from its cached index, so a repeat parses only what was appended).
+
+    Example:
+        >>> thread_summaries(log_dir="/tmp/empty-logs").threads
+        []
+    """
     table = load_price_table() if table is None else table
-    ids = list_threads(log_dir)
-    stop = None if limit is None else offset + max(limit, 0)
+    where = where or ThreadFilter()
+    ids = [t for t in list_threads(log_dir) if where.matches_id(t)]
+    start = max(offset, 0)
+    stop = None if limit is None else start + max(limit, 0)
     summaries = []
-    for thread_id in ids[max(offset, 0) : stop]:
-        summary = thread_summary(thread_id, log_dir=log_dir, table=table)
-        if summary is not None:
+    if not where.needs_summary:
+        for thread_id in ids[start:stop]:
+            summary = thread_summary(thread_id, log_dir=log_dir, table=table)
+            if summary is not None:
+                summaries.append(summary)
+        return ThreadList(threads=summaries, total=len(ids))
+    total = 0
+    for thread_id in ids:
+        index = thread_index(thread_id, log_dir)
+        summary = None if index is None else index.summary(table)
+        if summary is None or index is None or not where.matches(summary, index):
+            continue
+        if start <= total and (stop is None or total < stop):
             summaries.append(summary)
-    return ThreadList(threads=summaries)
+        total += 1
+    return ThreadList(threads=summaries, total=total)
 
 
 __all__ = [
     "NodeRunView",
+    "ThreadFilter",
     "ThreadIndex",
     "ThreadList",
     "ThreadLogs",

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-INSTALL_HINT = (
-    "the analytics commands need DuckDB, which comes with the analytics extra: "
-    'pip install "editorial-ai-observability[analytics]" '
-    '(from a checkout: pip install -e ".[analytics]")'
-)
+from .._internal import missing_extra
+
+INSTALL_HINT = missing_extra("stats, sql and /api/stats (DuckDB)", "analytics")
 
 
 class AnalyticsUnavailable(ImportError):
     """DuckDB is not installed; the message says how to install it.
 
     Example:
-        >>> str(AnalyticsUnavailable()).startswith("the analytics commands need")
+        >>> "[analytics]" in str(AnalyticsUnavailable())
         True
     """
 

@@ -21,7 +21,7 @@ from .window import parse_age, parse_moment
 
 
 def _fail(message: str, code: int = 1) -> Exception:
-    from ..cli import CommandError  # the CLI imports this module: not at import
+    from ..cli._common import CommandError  # the CLI imports this module
 
     return CommandError(message, code)
 
@@ -308,65 +308,72 @@ def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], log_dir_help: str
-) -> None:
-    """Add ``stats``, ``sql`` and ``prune`` to the ``editorial-ai-obs`` parser."""
-    many = log_dir_help + "; repeat it, or give a glob, to read several as one"
-    no_cache = (
-        "read every file, neither using nor updating the cache "
-        "($EDITORIAL_AI_ANALYTICS_CACHE, default ~/.cache/editorial-ai-obs)"
-    )
+_MANY = (
+    "log directory (default: $EDITORIAL_AI_LOG_DIR or ./data/logs); repeat it, "
+    "or give a glob, to read several as one"
+)
+_NO_CACHE = (
+    "read every file, neither using nor updating the cache "
+    "($EDITORIAL_AI_ANALYTICS_CACHE, default ~/.cache/editorial-ai-obs)"
+)
 
-    stats = commands.add_parser(
-        "stats",
-        help="across threads: per node, per model and day, costliest and slowest",
-        description="Figures across threads: per node (runs, errors, p50/p95/max "
-        "duration, tokens, cost), per model and day, and the costliest and "
-        "slowest threads. Needs the analytics extra.",
-    )
-    stats.add_argument("--since", help="only runs started since: 7d, 12h, or a date")
-    stats.add_argument("--until", help="only runs started before: 1d, or a date")
-    stats.add_argument("--node", help="only this node")
-    stats.add_argument("--model", help="only LLM calls of this model")
-    stats.add_argument("--top", type=int, default=10, help="threads listed (10)")
-    stats.add_argument("--json", action="store_true", help="print the API's JSON")
-    stats.add_argument("--log-dir", action="append", help=many)
-    stats.add_argument("--no-cache", action="store_true", help=no_cache)
-    stats.set_defaults(handler=cmd_stats)
 
-    sql = commands.add_parser(
-        "sql",
-        help="run SQL over the node_runs and llm_calls views",
-        description="Run one SQL query (DuckDB) over the views node_runs (one row "
-        "per node run) and llm_calls (one row per LLM call). Columns: see the "
-        "README. Needs the analytics extra.",
+def log_dirs_option(parser: argparse.ArgumentParser) -> None:
+    """``--log-dir``, repeatable, globs allowed: several folders read as one."""
+    parser.add_argument("--log-dir", action="append", metavar="DIR", help=_MANY)
+
+
+def add_stats(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``stats``."""
+    parser.add_argument("--since", help="only runs started since: 7d, 12h, or a date")
+    parser.add_argument("--until", help="only runs started before: 1d, or a date")
+    parser.add_argument("--node", help="only this node")
+    parser.add_argument("--model", help="only LLM calls of this model")
+    parser.add_argument("--top", type=int, default=10, help="threads listed (10)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON")
+    log_dirs_option(parser)
+    parser.add_argument("--no-cache", action="store_true", help=_NO_CACHE)
+
+
+def add_sql(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``sql``."""
+    parser.add_argument(
+        "query",
+        help='e.g. "SELECT node_name, count(*) FROM node_runs GROUP BY ALL"',
     )
-    sql.add_argument("query", help='e.g. "SELECT node_name, count(*) FROM node_runs '
-                     'GROUP BY ALL"')  # fmt: skip
-    sql.add_argument(
+    parser.add_argument(
         "--snapshots",
         action="store_true",
         help="add input_state, output_state and interrupt_value to node_runs",
     )
-    sql.add_argument(
+    parser.add_argument(
         "--format", choices=("table", "json", "csv"), default="table", help="output"
     )
-    sql.add_argument("--log-dir", action="append", help=many)
-    sql.add_argument("--no-cache", action="store_true", help=no_cache)
-    sql.set_defaults(handler=cmd_sql)
+    log_dirs_option(parser)
+    parser.add_argument("--no-cache", action="store_true", help=_NO_CACHE)
 
-    prune = commands.add_parser(
-        "prune",
-        help="remove thread files whose last run is older than an age",
-        description="Remove whole thread files whose last run ended more than "
-        "--older-than ago. Lists them and removes nothing unless --delete is "
-        "given. A file written in the last 10 minutes, or holding an "
-        "unfinished line, is never removed.",
-    )
-    prune.add_argument("--older-than", required=True, help="e.g. 30d, 12h, 2w")
-    prune.add_argument(
+
+def add_prune(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``prune``."""
+    parser.add_argument("--older-than", required=True, help="e.g. 30d, 12h, 2w")
+    parser.add_argument(
         "--delete", action="store_true", help="remove them (default: dry run)"
     )
-    prune.add_argument("--log-dir", action="append", help=many)
-    prune.set_defaults(handler=cmd_prune)
+    log_dirs_option(parser)
+
+
+STATS_DESCRIPTION = (
+    "Figures across threads: per node (runs, errors, p50/p95/max duration, "
+    "tokens, cost), per model and day, and the costliest and slowest threads. "
+    "Needs the analytics extra."
+)
+SQL_DESCRIPTION = (
+    "Run one SQL query (DuckDB) over the views node_runs (one row per node run) "
+    "and llm_calls (one row per LLM call); their columns are in the README. "
+    "Needs the analytics extra."
+)
+PRUNE_DESCRIPTION = (
+    "Remove whole thread files whose last run ended more than --older-than ago. "
+    "Lists them and removes nothing unless --delete is given. A file written in "
+    "the last 10 minutes, or holding an unfinished line, is never removed."
+)

@@ -20,6 +20,8 @@ from ..models import PipelineRunSummary
 from ..pricing import PriceTable, load_price_table
 from ..reader import (
     NodeRunView,
+    ThreadFilter,
+    ThreadIndex,
     ThreadList,
     ThreadLogs,
     _Tally,
@@ -27,7 +29,7 @@ from ..reader import (
     thread_logs,
     thread_run,
 )
-from ..storage import SUFFIX, list_threads
+from ..storage import SUFFIX, list_threads, thread_log_path
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -145,47 +147,77 @@ def merged_thread_summaries(
     limit: int | None = None,
     offset: int = 0,
     table: PriceTable | None = None,
+    where: ThreadFilter | None = None,
 ) -> ThreadList:
-    """Summaries of the threads of several folders, newest first; a thread in
-    two folders is summarised over both of its files.
+    """Summaries of the threads of several folders, newest first, one page of
+    those ``where`` keeps, with the count of all it keeps; a thread in two
+    folders is summarised over both of its files.
 
     Example:
         >>> merged_thread_summaries([Path("/nonexistent")]).threads
         []
     """
     table = load_price_table() if table is None else table
-    newest: dict[str, float] = {}
-    where: dict[str, list[Path]] = {}
+    where = where or ThreadFilter()
+    where_is: dict[str, list[Path]] = {}
     for folder in folders:
         for thread_id in list_threads(folder):
-            where.setdefault(thread_id, []).append(folder)
-    for thread_id, homes in where.items():
+            if where.matches_id(thread_id):
+                where_is.setdefault(thread_id, []).append(folder)
+    newest: dict[str, float] = {}
+    for thread_id, homes in where_is.items():
         times = []
         for folder in homes:
-            index = thread_index(thread_id, folder)
-            if index is not None:
-                try:
-                    times.append(os.stat(index.path).st_mtime)
-                except OSError:
-                    continue
-        newest[thread_id] = max(times, default=0.0)
-    ordered = sorted(where, key=lambda thread_id: (-newest[thread_id], thread_id))
-    stop = None if limit is None else offset + max(limit, 0)
-    summaries = []
-    for thread_id in ordered[max(offset, 0) : stop]:
-        tallies = []
-        for folder in where[thread_id]:
-            index = thread_index(thread_id, folder)
-            if index is None or not index.count:
+            try:
+                times.append(os.stat(thread_log_path(thread_id, folder)).st_mtime)
+            except OSError:
                 continue
-            tally = index.tally
-            if index.tail is not None:
-                tally = tally.copy()
-                tally.add(index.tail[2])
-            tallies.append(tally)
-        if tallies:
-            summaries.append(_merged(tallies).summary(thread_id, table))
-    return ThreadList(threads=summaries)
+        newest[thread_id] = max(times, default=0.0)
+    ordered = sorted(where_is, key=lambda thread_id: (-newest[thread_id], thread_id))
+    start = max(offset, 0)
+    stop = None if limit is None else start + max(limit, 0)
+    summaries = []
+    total = 0
+    for thread_id in ordered:
+        if not where.needs_summary and not (
+            start <= total and (stop is None or total < stop)
+        ):
+            total += 1
+            continue
+        indexes = [thread_index(thread_id, folder) for folder in where_is[thread_id]]
+        found = [index for index in indexes if index is not None and index.count]
+        if not found:
+            continue
+        summary = _merged([_whole_tally(index) for index in found]).summary(
+            thread_id, table
+        )
+        if where.needs_summary and not _keeps(where, summary, found):
+            continue
+        if start <= total and (stop is None or total < stop):
+            summaries.append(summary)
+        total += 1
+    return ThreadList(threads=summaries, total=total)
+
+
+def _whole_tally(index: ThreadIndex) -> _Tally:
+    """The index's totals with its unfinished but whole last line."""
+    if index.tail is None:
+        return index.tally
+    tally = index.tally.copy()
+    tally.add(index.tail[2])
+    return tally
+
+
+def _keeps(
+    where: ThreadFilter, summary: PipelineRunSummary, indexes: list[ThreadIndex]
+) -> bool:
+    """``ThreadFilter.matches`` for a thread spread over several files."""
+    if where.node is not None and not any(
+        where.node in index.node_names() for index in indexes
+    ):
+        return False
+    rest = ThreadFilter(status=where.status, since=where.since, until=where.until)
+    return rest.matches(summary, indexes[0])
 
 
 def _homes(thread_id: str, folders: Sequence[Path]) -> list[tuple[Path, int]]:
@@ -206,13 +238,8 @@ def merged_thread_summary(
     tallies = []
     for folder, _ in _homes(thread_id, folders):
         index = thread_index(thread_id, folder)
-        if index is None:
-            continue
-        tally = index.tally
-        if index.tail is not None:
-            tally = tally.copy()
-            tally.add(index.tail[2])
-        tallies.append(tally)
+        if index is not None:
+            tallies.append(_whole_tally(index))
     return _merged(tallies).summary(thread_id, table) if tallies else None
 
 

@@ -263,7 +263,7 @@ _THREADS = (
 ), thread_status AS (
     SELECT thread_id,
            CASE WHEN bool_or(status = 'error') THEN 'failed'
-                WHEN bool_or(status = 'interrupted') THEN 'running'
+                WHEN bool_or(status = 'interrupted') THEN 'interrupted'
                 ELSE 'completed' END AS status
     FROM latest GROUP BY thread_id
 ), by_thread AS (

@@ -3,29 +3,12 @@
 //
 // Every value from the logs (node names, model names, thread ids) is put in
 // the page as text (textContent, or uPlot's own text labels), never as HTML.
+import { api } from "./api.js";
 import uPlot from "./uPlot.esm.js";
-
-const KEY_STORAGE = "editorial-ai-obs-api-key";
 const PALETTE = ["#2f6fde", "#d64545", "#2e9d6a", "#e09b1a", "#8a4fd3",
   "#1b9aaa", "#c2477d", "#6b7482", "#7a9a01", "#b5651d"];
 
 const charts = new Map(); // chart id -> uPlot instance (destroyed on redraw)
-let generation = 0;
-
-// -- fetching ---------------------------------------------------------------------
-
-async function getJson(path) {
-  // The list view's fetch asks for the API key when one is needed; use it
-  // when the page has it, so the key is asked for once per tab.
-  if (typeof window.api === "function") return window.api(path);
-  const key = sessionStorage.getItem(KEY_STORAGE);
-  const response = await fetch(path, {
-    headers: key ? { "X-API-Key": key } : {},
-    cache: "no-store",
-  });
-  if (!response.ok) throw new Error("HTTP " + response.status + " for " + path);
-  return response.json();
-}
 
 // -- formatting -------------------------------------------------------------------
 
@@ -126,14 +109,19 @@ function drawChart(id, title, unit, { keys, data }, format) {
 
 // -- the view ---------------------------------------------------------------------
 
-function query() {
+const FILTERS = ["since", "node", "model"];
+
+// The filters live in the URL (#stats&since=7d&node=draft), so a view can be
+// linked to and reloaded; the form shows them and changes them.
+function query(params) {
   const form = document.getElementById("stats-form");
-  const params = new URLSearchParams();
-  for (const name of ["since", "node", "model"]) {
-    const value = form.elements[name].value.trim();
-    if (value) params.set(name, value);
+  const chosen = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = params.has(name) ? params.get(name) : name === "since" ? "7d" : "";
+    form.elements[name].value = value;
+    if (value) chosen.set(name, value);
   }
-  return params;
+  return chosen;
 }
 
 function renderTotals(report) {
@@ -230,36 +218,35 @@ function renderCharts(report) {
   );
 }
 
-async function showStats() {
-  const mine = ++generation;
+let loaded = 0;
+
+async function show(params, context) {
   const status = document.getElementById("stats-status");
   status.textContent = "Loading…";
-  const report = await getJson("/api/stats?" + query().toString());
-  if (mine !== generation || !report) return;
+  const report = await api("/api/stats?" + query(params).toString());
+  if (!context.current() || !report) return;
   status.textContent = report.files + " files in " + report.folders.length + " folder(s)";
   renderTotals(report);
   renderTables(report);
   renderCharts(report);
-  document.getElementById("stats-view").dataset.loaded = String(mine);
-}
-
-function route() {
-  const view = document.getElementById("stats-view");
-  if (location.hash.startsWith("#stats")) {
-    view.hidden = false;
-    showStats().catch((error) => {
-      document.getElementById("stats-status").textContent = "Could not load: " + error.message;
-    });
-  } else {
-    view.hidden = true;
-  }
+  loaded += 1;
+  document.getElementById("stats-view").dataset.loaded = String(loaded);
 }
 
 document.getElementById("stats-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  showStats().catch((error) => {
-    document.getElementById("stats-status").textContent = "Could not load: " + error.message;
-  });
+  const form = event.target;
+  const chosen = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = form.elements[name].value.trim();
+    chosen.set(name, value); // "since" left empty means all time
+  }
+  location.hash = "stats&" + chosen.toString();
 });
-window.addEventListener("hashchange", route);
-route();
+
+export const statsView = {
+  name: "stats",
+  section: "stats-view",
+  claims: (params) => params.has("stats"),
+  show,
+};
