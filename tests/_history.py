@@ -4,7 +4,8 @@ Two log folders (two workers), written through the library's own writer:
 errors and their retries, interrupts, calls whose usage was not reported, a
 model without a price, a call that reported only a total, a thread present
 in both folders, several days; then a corrupt line, a line with ``NaN`` in its
-state, a huge token count and a torn last line written by hand.
+state, the largest token count a record may hold and one past it, and a
+torn last line, written by hand.
 
 The hand figures are computed from the records the library's reader returns
 (``storage.parse_lines``), with ``statistics``-free plain Python and
@@ -122,8 +123,15 @@ def write_history(first: Path, second: Path) -> None:
         handle.write(
             b'{"thread_id":"thread-02","node_name":"review","status":"success",'
             b'"started_at":"%s","ended_at":"%s","input_state":{"x":NaN},'
-            b'"token_usage":[{"prompt_tokens":100000000000000000000000,'
+            b'"token_usage":[{"prompt_tokens":9007199254740991,'
             b'"completion_tokens":1,"model_name":"house-model"}]}\n'
+            % (moment.encode(), moment.encode())
+        )
+        # A count past MAX_COUNT: not a record, for the reader as for the engine.
+        handle.write(
+            b'{"thread_id":"thread-02","node_name":"review","status":"success",'
+            b'"started_at":"%s","ended_at":"%s","token_usage":[{"prompt_tokens":'
+            b'100000000000000000000000,"completion_tokens":1}]}\n'
             % (moment.encode(), moment.encode())
         )
     with open(second / ("thread-03" + SUFFIX), "ab") as handle:

@@ -61,7 +61,7 @@ def test_every_valid_line_is_read_and_no_other(history: tuple[Path, Path]) -> No
     _, rows = engine.query("SELECT count(*), sum(total_tokens) FROM node_runs")
     assert rows[0][0] == len(logs)
     assert rows[0][1] == sum(log.total_tokens for log in logs)
-    assert any(log.total_tokens > 10**23 for log in logs)  # the huge count
+    assert any(log.total_tokens == 2**53 - 1 for log in logs)  # the largest count
     _, calls = engine.query("SELECT count(*) FROM llm_calls")
     assert calls[0][0] == sum(len(log.token_usage) for log in logs)
 
@@ -291,3 +291,30 @@ def test_head_reading_equals_whole_line_reading(history: tuple[Path, Path]) -> N
         assert heads.query(query)[1] == whole.query(query)[1]
     _, used = heads.query("SELECT count(*) FROM node_runs")
     assert used[0][0] == len(records(history))
+
+
+def test_writer_puts_the_head_before_the_snapshots() -> None:
+    """The engine's fast path reads a line up to ``,"input_state":``: every
+    field it needs comes before it, and a whole line ends with the last
+    computed total (else lines are parsed whole: correct, but slower)."""
+    import re
+
+    from editorial_ai.observability import TokenUsage
+    from editorial_ai.observability.analytics.engine import _HEAD_COLUMNS
+    from editorial_ai.observability.storage import encode_line
+
+    line = encode_line(
+        NodeRunLog(
+            thread_id="t",
+            node_name="n",
+            status="success",
+            started_at=NOW,
+            ended_at=NOW,
+            token_usage=[TokenUsage(prompt_tokens=1)],
+            input_state={"x": ',"input_state":'},
+        )
+    ).decode()
+    cut = line.index(',"input_state":')
+    for name in _HEAD_COLUMNS:
+        assert 0 <= line.find('"%s":' % name) < cut, name
+    assert re.search(r'"(unreported_calls|total_tokens)":[0-9]+\}\s*$', line)

@@ -16,9 +16,15 @@ may see a line still being written and add a newline that was not needed: an
 empty line, which readers skip. No line is ever lost or cut.)
 
 A file that was deleted (with its directory, say) is reopened and created
-again on the next line; a file replaced under the same name (log rotation) is
-noticed within a second. The file is opened with ``O_NOFOLLOW | O_NONBLOCK``
-and must be a regular file: a symlink or a FIFO at the path is refused.
+again on the next line, and so is a file renamed or replaced under the same
+name (log rotation): each line starts with an ``lstat`` of the path, which
+also gives the size the fast path compares, so noticing costs no extra system
+call. The file is opened with ``O_NOFOLLOW | O_NONBLOCK`` and must be a
+regular file: a symlink or a FIFO at the path is refused. Files are created
+``0600`` and a missing log directory ``0700``: state snapshots hold whatever
+the pipeline handled, so other local users must not read them. Callers pass
+absolute paths, so a process that changes its working directory writes where
+the new one says.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ _FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
 )
 _MAX_OPEN = 64
-_RECHECK_S = 1.0
 _LOCK_WAIT_S = 2.0
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 @dataclass(slots=True)
@@ -52,7 +59,6 @@ class _OpenFile:
     identity: tuple[int, int]
     end: int = -1
     """File size right after our last line; -1 when unknown."""
-    checked: float = 0.0
     closed: bool = False
     """Set, under ``lock``, when ``fd`` is closed: a thread that waited for the
     lock must not use the number, which the system may have given to another
@@ -66,11 +72,11 @@ _table_lock = threading.Lock()
 
 def _open_file(path: str, directory: str) -> _OpenFile:
     try:
-        fd = os.open(path, _FLAGS, 0o644)
+        fd = os.open(path, _FLAGS, FILE_MODE)
     except FileNotFoundError:
         # The directory is missing (first write, or deleted since): make it.
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(path, _FLAGS, 0o644)
+        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+        fd = os.open(path, _FLAGS, FILE_MODE)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -78,7 +84,7 @@ def _open_file(path: str, directory: str) -> _OpenFile:
     except BaseException:
         os.close(fd)
         raise
-    return _OpenFile(fd, (info.st_dev, info.st_ino), checked=time.monotonic())
+    return _OpenFile(fd, (info.st_dev, info.st_ino))
 
 
 def _entry(path: str, directory: str) -> _OpenFile:
@@ -119,21 +125,6 @@ def _close(path: str, entry: _OpenFile) -> None:
         if _open.get(path) is entry:
             del _open[path]
     _close_fd(entry)
-
-
-def _is_stale(path: str, entry: _OpenFile, links: int) -> bool:
-    """True if ``path`` no longer names the file we hold open."""
-    if links == 0:
-        return True
-    now = time.monotonic()
-    if now - entry.checked < _RECHECK_S:
-        return False
-    entry.checked = now
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return True
-    return (info.st_dev, info.st_ino) != entry.identity
 
 
 def _flock(fd: int) -> bool:
@@ -194,12 +185,17 @@ def append_line(path: str, directory: str, line: bytes) -> None:
             if entry.closed:
                 continue  # another thread closed it while we waited: again
             try:
-                info = os.fstat(entry.fd)
-                if not info.st_nlink or time.monotonic() - entry.checked >= _RECHECK_S:
-                    if _is_stale(path, entry, info.st_nlink):
-                        # Deleted or replaced: reopen (and so create) it.
-                        _close(path, entry)
-                        continue
+                try:
+                    # The path, not the descriptor: a file deleted, renamed or
+                    # replaced since the last line is noticed now, and for the
+                    # file we hold, this is its size.
+                    info = os.lstat(path)
+                except FileNotFoundError:
+                    info = None
+                if info is None or (info.st_dev, info.st_ino) != entry.identity:
+                    # Deleted or replaced: reopen (and so create) it.
+                    _close(path, entry)
+                    continue
                 _write(path, entry, line, info.st_size)
                 return
             except BaseException:

@@ -42,7 +42,13 @@ rebinding). With an API key, every ``/api`` route wants it in ``X-API-Key``
 Responses carry ``X-Content-Type-Options: nosniff``, a Content-Security-Policy
 without inline script, ``Referrer-Policy: no-referrer`` and
 ``X-Frame-Options: DENY``. There is no CORS. The interactive docs pages are
-off (they load scripts from a CDN); ``/openapi.json`` stays.
+off (they load scripts from a CDN); ``/openapi.json`` stays. ``/api`` refuses
+(403) requests a browser marks ``Sec-Fetch-Site: cross-site`` or
+``same-site`` (``_http_limits``).
+
+Limits. Every answer is bounded in memory by bytes (``_http_bodies``: logs
+streamed, or paged by size with a capped ``limit``; at most four bodies built
+at once); :func:`serve` adds a header timeout and a connection cap.
 
 Example:
     >>> from editorial_ai.observability.api import create_app
@@ -58,18 +64,16 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-
-import pydantic_core
 
 try:
     import uvicorn
     from fastapi import FastAPI, HTTPException, Query
     from fastapi import Path as PathParam
-    from fastapi.responses import Response, StreamingResponse
+    from fastapi.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     from ._internal import missing_extra
@@ -78,7 +82,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         missing_extra("editorial_ai.observability.api (the API and the page)", "server")
     ) from exc
 
-from . import _env
+from . import _env, _http_bodies, _http_limits
 from ._internal import guard
 from .analytics.routes import add_stats_routes
 from .analytics.sources import (
@@ -94,8 +98,6 @@ from .reader import (
     ThreadFilter,
     ThreadList,
     ThreadLogs,
-    stream_thread_runs,
-    thread_logs,
     thread_run,
     thread_summaries,
     thread_summary,
@@ -202,53 +204,7 @@ def _json(
 ) -> Response:
     # Serialised by Pydantic, not by json.dumps: NaN and infinities become
     # null, so the body is strict JSON, and nothing is validated twice.
-    return Response(
-        model.model_dump_json().encode(),
-        media_type="application/json",
-        headers={"cache-control": "no-store"},
-    )
-
-
-_STREAM_FROM = 1000
-_CHUNK_BYTES = 1 << 20
-
-
-def _streamed_logs(thread_id: str, folder: Path, include_io: bool) -> Response:
-    """All runs of a thread: in one piece when short; else written out a page
-    at a time, so a thread file of any size never sits in memory whole. Same
-    JSON object either way."""
-    summary, count, runs = stream_thread_runs(
-        thread_id,
-        log_dir=folder,
-        include_io=include_io,
-        page=20 if include_io else 500,  # snapshots can be large: fewer
-    )
-    if count < _STREAM_FROM:
-        return _json(
-            ThreadLogs(
-                thread_id=thread_id, runs=list(runs), summary=summary, total_runs=count
-            )
-        )
-
-    def body() -> Iterator[bytes]:
-        # Chunks of many runs: each chunk of a streamed response costs a hop
-        # to the event loop, too slow to pay per run.
-        chunk = [b'{"thread_id":', pydantic_core.to_json(thread_id), b',"runs":[']
-        size = 0
-        for position, run in enumerate(runs):
-            line = run.__pydantic_serializer__.to_json(run)
-            chunk.append(b"," + line if position else line)
-            size += len(line)
-            if size >= _CHUNK_BYTES:
-                yield b"".join(chunk)
-                chunk, size = [], 0
-        tail = b"null" if summary is None else summary.model_dump_json().encode()
-        chunk.append(b'],"summary":' + tail + b',"total_runs":%d}' % count)
-        yield b"".join(chunk)
-
-    return StreamingResponse(
-        body(), media_type="application/json", headers={"cache-control": "no-store"}
-    )
+    return _http_bodies.json_response(model)
 
 
 def _checked(thread_id: str, directory: Path) -> None:
@@ -304,6 +260,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(_http_limits.FetchMetadataPolicy)
     app.add_middleware(
         _ReadSideGuard,
         hosts=LOOPBACK_HOSTS | {host.lower() for host in allowed_hosts},
@@ -370,19 +327,10 @@ def create_app(
             return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         folder = directory()
         _checked(thread_id, folder)
-        if limit is None and offset == 0:
-            with guard("api:logs"):
-                return _streamed_logs(thread_id, folder, include_io)
-            return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         with guard("api:logs"):
-            return _json(
-                thread_logs(
-                    thread_id,
-                    log_dir=folder,
-                    include_io=include_io,
-                    limit=limit,
-                    offset=offset,
-                )
+            # Streamed without limit, else one page bounded in bytes.
+            return _http_bodies.logs_response(
+                thread_id, folder, include_io=include_io, limit=limit, offset=offset
             )
         return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
 
@@ -400,17 +348,18 @@ def create_app(
         return _json(found)
 
     def run(thread_id: str, index: int) -> Response:
-        found = None
         for folder in folders():
             _checked(thread_id, folder)
-        with guard("api:run"):
+        answer: Response | None = None
+        with _http_bodies.reading, guard("api:run"):
             if several:
                 found = merged_thread_run(thread_id, index, folders())
             else:
                 found = thread_run(thread_id, index, log_dir=directory())
-        if found is None:
+            answer = None if found is None else _json(found)
+        if answer is None:
             raise HTTPException(status_code=404, detail="no such run")
-        return _json(found)
+        return answer
 
     @app.get("/api/threads/{thread_id}/logs", response_model=ThreadLogs)
     def thread_logs_route(
@@ -565,11 +514,20 @@ def serve(
     *,
     allowed_hosts: Sequence[str] = (),
     announce: Callable[[str], None] | None = None,
+    header_timeout: float = _http_limits.HEADER_TIMEOUT_S,
+    max_connections: int | None = None,
 ) -> None:
     """Run the API and viewer with uvicorn until interrupted.
 
     Binding anything but a loopback address exposes the logs (states, prompts,
     errors) to the network, so it needs an API key.
+
+    Limits: a connection whose request head has not arrived within
+    ``header_timeout`` seconds is closed; past ``max_connections`` open
+    connections (default: half the process's descriptor limit, at most
+    1,024) the oldest one still waiting for its head is closed, and past as
+    many requests in flight the server answers 503; at most four bodies are
+    built at once, each bounded in bytes.
 
     Args:
         log_dir: as for :func:`create_app`.
@@ -582,6 +540,8 @@ def serve(
             ``host`` is accepted without being listed, and with a wildcard
             (``0.0.0.0``, ``::``) so is the machine's own host name.
         announce: called with the page's URL once the port is bound.
+        header_timeout: seconds a client has to send a request's head.
+        max_connections: open connections kept at most.
 
     Raises:
         ValueError: ``host`` is not a loopback address and there is no key.
@@ -602,12 +562,21 @@ def serve(
     app = create_app(
         log_dir, api_key=key or "", allowed_hosts=_served_hosts(host, allowed_hosts)
     )
+    protocol = _http_limits.bounded_protocol(header_timeout, max_connections)
     sock = bind(host, port)
     try:
         if announce is not None:
             announce(_page_url(host, sock.getsockname()[1]))
         # proxy_headers off: X-Forwarded-* from a client must not be believed.
-        config = uvicorn.Config(app, proxy_headers=False, server_header=False)
+        config = uvicorn.Config(
+            app,
+            proxy_headers=False,
+            server_header=False,
+            http=protocol,
+            # Counts connections and requests; the protocol keeps connections
+            # under its cap, so this answers 503 only to requests past it.
+            limit_concurrency=protocol.max_connections + 1,
+        )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

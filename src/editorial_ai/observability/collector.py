@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._internal import guard, warn_failure, warn_once
-from .models import TokenUsage, build_token_usage
+from .models import MAX_COUNT, TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
 
@@ -150,7 +150,9 @@ def _count(value: object, name: str) -> int:
     elif isinstance(value, float) and math.isfinite(value):
         number = int(value)
     elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+        digits = value.strip()
+        # int() of over 4,300 digits raises; any such count is out of range.
+        number = int(digits) if len(digits) <= 20 else MAX_COUNT + 1
     else:
         warn_failure(
             "record_token_usage:" + name,
@@ -165,6 +167,16 @@ def _count(value: object, name: str) -> int:
             "record_token_usage: %s=%r is negative; counted as 0",
             name,
             value,
+        )
+        return 0
+    if number > MAX_COUNT:
+        # Refused, not clamped: no provider reports such a count, and a sum
+        # or a price computed from it would be meaningless.
+        warn_failure(
+            "record_token_usage:" + name,
+            "record_token_usage: %s is over %d, out of range; counted as 0",
+            name,
+            MAX_COUNT,
         )
         return 0
     return number
@@ -190,6 +202,9 @@ def make_usage(
         and type(total_tokens) is int
         and type(prompt_chars) is int
         and min(prompt_tokens, completion_tokens, total_tokens, prompt_chars) >= 0
+        and max(prompt_tokens, completion_tokens, total_tokens, prompt_chars)
+        <= MAX_COUNT
+        and prompt_tokens + completion_tokens <= MAX_COUNT
     ):
         # Clean counts, as every provider reports them: skip validation.
         return build_token_usage(

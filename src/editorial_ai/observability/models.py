@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
@@ -20,10 +20,23 @@ RunStatus = Literal["completed", "failed", "running", "interrupted"]
 CallStatus = Literal["success", "error", "aborted"]
 
 
+MAX_COUNT = 2**53 - 1
+"""The largest token or character count a record holds: the largest integer
+JavaScript (the viewer) holds exactly. Larger counts are refused when written
+(counted as 0 with a warning) and a line holding one is corrupt when read."""
+
+_Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+05:00 is before the first UTC datetime: refused
+        # as a validation error, which a reader counts as one corrupt line.
+        raise ValueError("date out of range in UTC: %s" % value.isoformat()) from None
 
 
 class TokenUsage(BaseModel):
@@ -44,25 +57,25 @@ class TokenUsage(BaseModel):
         42
     """
 
-    prompt_tokens: int = Field(default=0, ge=0)
-    completion_tokens: int = Field(default=0, ge=0)
-    total_tokens: int = Field(default=0, ge=0)
+    prompt_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
+    completion_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
+    total_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
     model_name: str | None = None
-    prompt_chars: int = Field(default=0, ge=0)
+    prompt_chars: int = Field(default=0, ge=0, le=MAX_COUNT)
     usage_reported: bool = True
-    cached_tokens: int = Field(default=0, ge=0)
+    cached_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
     """Prompt tokens read from the provider's cache (billed at the cached rate)."""
-    cache_creation_tokens: int = Field(default=0, ge=0)
+    cache_creation_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
     """Prompt tokens written to the provider's cache (billed at a write rate)."""
-    cache_creation_5m_tokens: int | None = Field(default=None, ge=0)
+    cache_creation_5m_tokens: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     """Of ``cache_creation_tokens``, those written for 5 minutes, where the
     provider reports the split (Anthropic's ``ephemeral_5m_input_tokens``)."""
-    cache_creation_1h_tokens: int | None = Field(default=None, ge=0)
+    cache_creation_1h_tokens: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     """Of ``cache_creation_tokens``, those written for 1 hour (Anthropic's
     ``ephemeral_1h_input_tokens``)."""
-    reasoning_tokens: int = Field(default=0, ge=0)
+    reasoning_tokens: int = Field(default=0, ge=0, le=MAX_COUNT)
     """Completion tokens spent on reasoning (billed at the output rate)."""
-    token_details: dict[str, int] | None = None
+    token_details: dict[str, _Count] | None = None
     """Any other count the provider reported (``audio``, ...), by name, with
     an ``input_`` or ``output_`` prefix for the side it belongs to."""
     provider: str | None = None
@@ -90,7 +103,9 @@ class TokenUsage(BaseModel):
     @model_validator(mode="after")
     def _fill_total(self) -> TokenUsage:
         if self.total_tokens == 0 and (self.prompt_tokens or self.completion_tokens):
-            self.total_tokens = self.prompt_tokens + self.completion_tokens
+            self.total_tokens = min(
+                self.prompt_tokens + self.completion_tokens, MAX_COUNT
+            )
         return self
 
 
@@ -110,7 +125,7 @@ class NodeRunHead(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     error_traceback: str | None = None
-    prompt_chars: int = Field(default=0, ge=0)
+    prompt_chars: int = Field(default=0, ge=0, le=MAX_COUNT)
     step: int | None = None
     """LangGraph superstep (``langgraph_step``) the node ran in."""
     checkpoint_ns: str | None = None

@@ -200,9 +200,38 @@ def _error_excerpt(exc: BaseException) -> str:
         )
         if site.line:
             lines.append("    " + site.line.strip())
-    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    lines.append(last.splitlines()[0][:_MAX_MESSAGE] if last else type(exc).__name__)
+    lines.append(_exception_line(exc))
     return "\n".join(lines[-5:] if len(lines) > 5 else lines)
+
+
+def _message(exc: BaseException) -> str:
+    """``str(exc)`` cut to ``_MAX_MESSAGE`` characters, without formatting
+    all of it when it is the usual single string argument (a message of
+    hundreds of megabytes costs nothing more than a short one)."""
+    args = exc.args
+    if (
+        len(args) == 1
+        and type(args[0]) is str
+        and type(exc).__str__ is (BaseException.__str__)
+    ):
+        return args[0][:_MAX_MESSAGE]
+    return str(exc)[:_MAX_MESSAGE]
+
+
+def _exception_line(exc: BaseException) -> str:
+    """The last line of a traceback (``module.Type: first line``), built from
+    the cut message rather than by ``traceback.format_exception_only``, which
+    formats the whole message first."""
+    kind = type(exc)
+    name = kind.__qualname__
+    if kind.__module__ not in ("builtins", "__main__"):
+        name = "%s.%s" % (kind.__module__, name)
+    try:
+        message = _message(exc)
+    except Exception:
+        message = "<exception str() failed>"
+    first = message.split("\n", 1)[0].strip()
+    return ("%s: %s" % (name, first) if first else name)[:_MAX_MESSAGE]
 
 
 def _iter_messages(update: Any) -> Iterator[AIMessage]:
@@ -284,7 +313,7 @@ def _finish(
             if status == "error":
                 error_type = type(exc).__name__
                 with guard("error message"):
-                    error_message = str(exc)[:_MAX_MESSAGE]
+                    error_message = _message(exc)
                 error_traceback = _error_excerpt(exc)
             elif isinstance(exc, GraphInterrupt):
                 interrupts = exc.args[0] if exc.args else ()

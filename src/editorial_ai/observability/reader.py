@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import _env
 from ._internal import warn_failure, warn_os_error
@@ -206,11 +206,19 @@ def _micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+MAX_LINE_BYTES = 64 << 20
+"""A line longer than this (64 MiB) is skipped as corrupt, with a warning,
+without being held in memory: the writer's snapshots stay far below it (see
+``SnapshotOptions``), so only a damaged or hand-made file has such lines."""
+
+
 class ThreadIndex:
     """Where a thread's valid lines are, and their running totals.
 
     Call :meth:`refresh` before use (``thread_index`` does); it reads only the
-    bytes appended since the last refresh.
+    bytes appended since the last refresh, each byte once: reading is linear
+    in the file's size whatever the length of its lines, and an unfinished
+    last line is looked at again only when the file has grown.
     """
 
     def __init__(self, thread_id: str, path: Path) -> None:
@@ -222,12 +230,19 @@ class ThreadIndex:
     def _reset(self, identity: tuple[int, int] | None) -> None:
         self.identity = identity
         self.scanned = 0
+        """Where the first line not yet indexed starts."""
+        self.seen = 0
+        """Bytes looked at: ``scanned`` plus an unfinished last line."""
+        self.oversized = False
+        """The unfinished last line is already over ``MAX_LINE_BYTES``."""
+        self.stamp: tuple[int, int, int, int] | None = None
         self.offsets = array("q")
         self.lengths = array("q")
         self.starts = array("q")
         self.tally = _Tally()
         self.tail: tuple[int, int, NodeRunHead] | None = None
         self._order: list[int] | None = None
+        self._summary: tuple[object, PipelineRunSummary | None] | None = None
         self.bytes_parsed = 0
         """Bytes parsed over the index's life (to check the cost of refreshes)."""
 
@@ -239,54 +254,110 @@ class ThreadIndex:
     def refresh(self) -> bool:
         """Catch up with the file; ``False`` if it does not exist."""
         with self.lock:
-            try:
-                fd = os.open(self.path, _READ_FLAGS)
-            except FileNotFoundError:
-                self._reset(None)
+            fd = self._open_and_catch_up()
+            if fd is None:
                 return False
-            try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode):
-                    raise OSError(errno.EINVAL, "not a regular file", str(self.path))
-                identity = (info.st_dev, info.st_ino)
-                if identity != self.identity or info.st_size < self.scanned:
-                    self._reset(identity)
-                if info.st_size > self.scanned or self.tail is not None:
-                    self._scan(fd, info.st_size)
-            finally:
-                os.close(fd)
+            os.close(fd)
             return True
 
+    def _open_and_catch_up(self) -> int | None:
+        """Open the file and index what it holds; the caller holds ``lock``
+        and owns (closes) the descriptor returned."""
+        try:
+            fd = os.open(self.path, _READ_FLAGS)
+        except FileNotFoundError:
+            self._reset(None)
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(self.path))
+            identity = (info.st_dev, info.st_ino)
+            if identity != self.identity or info.st_size < self.seen:
+                self._reset(identity)
+            if info.st_size > self.seen:
+                self._scan(fd, info.st_size)
+            self.stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def pin(self, table: PriceTable | None = None) -> PinnedThread | None:
+        """Catch up and keep the descriptor: the runs as of now, readable
+        from that same file until :meth:`PinnedThread.close`, whatever
+        happens to its name (rotation, deletion) or to this index meanwhile,
+        and their summary priced with ``table`` (``None`` without one).
+        ``None`` if the file does not exist."""
+        with self.lock:
+            fd = self._open_and_catch_up()
+            if fd is None:
+                return None
+            try:
+                entries = list(zip(self.offsets, self.lengths, strict=True))
+                if self.tail is not None:
+                    entries.append((self.tail[0], self.tail[1]))
+                summary = None if table is None else self.summary(table)
+                order = list(self.chronological())
+            except BaseException:
+                os.close(fd)
+                raise
+            return PinnedThread(
+                self.thread_id,
+                os.fdopen(fd, "rb", buffering=0),
+                entries,
+                order,
+                summary,
+                table,
+            )
+
     def _scan(self, fd: int, size: int) -> None:
-        position = self.scanned
-        pending = b""
-        corrupt = 0
+        position = self.seen
+        start = self.scanned  # where the line being gathered starts
+        oversized = self.oversized
+        pending = bytearray()
+        if position > start and not oversized:
+            pending += os.pread(fd, position - start, start)
+        corrupt = too_long = 0
         self.tail = None
         while position < size:
             chunk = os.pread(fd, min(_CHUNK, size - position), position)
             if not chunk:
                 break
-            position += len(chunk)
-            data = pending + chunk if pending else chunk
-            cut = data.rfind(b"\n")
-            if cut == -1:
-                pending = data
+            first = chunk.find(b"\n")
+            if first == -1:
+                # Still inside one line: keep it unless it is already too long.
+                if not oversized:
+                    pending += chunk
+                    if len(pending) > MAX_LINE_BYTES:
+                        oversized, pending = True, bytearray()
+                position += len(chunk)
                 continue
-            start = self.scanned
-            for line in data[:cut].split(b"\n"):
-                corrupt += self._add(line, start)
-                start += len(line) + 1
-            self.scanned = start
-            pending = data[cut + 1 :]
-        if pending.strip():
-            try:
-                head = NodeRunHead.model_validate_json(pending)
-            except ValidationError:
-                pass  # a line being written: pending, not corrupt
+            # The line that ends at ``first`` began before this chunk.
+            if oversized or len(pending) + first > MAX_LINE_BYTES:
+                too_long += 1
             else:
-                if head.thread_id == self.thread_id:
-                    self.tail = (self.scanned, len(pending), head)
+                pending += chunk[:first]
+                corrupt += self._add(bytes(pending), start)
+            start = position + first + 1
+            cut = chunk.rfind(b"\n")
+            if cut > first:
+                for line in chunk[first + 1 : cut].split(b"\n"):
+                    corrupt += self._add(line, start)
+                    start += len(line) + 1
+            pending = bytearray(chunk[cut + 1 :])
+            oversized = False
+            position += len(chunk)
+        self.scanned = start
+        self.seen = position
+        self.oversized = oversized
+        if not oversized and pending.strip():
+            head = _parse(NodeRunHead, bytes(pending))
+            # Otherwise a line being written: pending, not corrupt.
+            if head is not None and head.thread_id == self.thread_id:
+                self.tail = (self.scanned, len(pending), head)
         self._order = None
+        self._summary = None
         if corrupt:
             warn_failure(
                 "read:corrupt",
@@ -294,29 +365,36 @@ class ThreadIndex:
                 self.path,
                 corrupt,
             )
+        if too_long:
+            warn_failure(
+                "read:too-long",
+                "%s: skipped %d line(s) over %d bytes as corrupt; every other "
+                "line was read",
+                self.path,
+                too_long,
+                MAX_LINE_BYTES,
+            )
 
     def _add(self, line: bytes, offset: int) -> int:
         """Index one complete line; 1 if it was corrupt."""
         if not line.strip():
             return 0
         self.bytes_parsed += len(line) + 1
-        try:
-            head = NodeRunHead.model_validate_json(line)
-        except ValidationError:
+        head = _parse(NodeRunHead, line)
+        if head is None:
             return 1
         if head.thread_id != self.thread_id:
             return 0
+        try:
+            started = _micros(head.started_at)
+            head.duration_ms  # noqa: B018 - what the totals compute first
+        except Exception:
+            return 1
         self.offsets.append(offset)
         self.lengths.append(len(line))
-        self.starts.append(_micros(head.started_at))
+        self.starts.append(started)
         self.tally.add(head)
         return 0
-
-    def _entry(self, index: int) -> tuple[int, int]:
-        if index < len(self.offsets):
-            return self.offsets[index], self.lengths[index]
-        assert self.tail is not None
-        return self.tail[0], self.tail[1]
 
     def chronological(self) -> list[int]:
         """File-order indexes sorted by ``started_at``, ties in file order."""
@@ -330,23 +408,18 @@ class ThreadIndex:
     def read(self, indexes: Sequence[int], include_io: bool) -> list[tuple[int, Any]]:
         """The records at these file-order ``indexes`` (heads unless
         ``include_io``), skipping any that no longer parse."""
-        model: type[NodeRunHead] = NodeRunLog if include_io else NodeRunHead
-        found: list[tuple[int, Any]] = []
         if not indexes:
-            return found
-        fd = os.open(self.path, _READ_FLAGS)
-        try:
+            return []
+        pinned = self.pin()
+        if pinned is None:
+            return []
+        with pinned:
+            found = []
             for index in indexes:
-                offset, length = self._entry(index)
-                try:
-                    found.append(
-                        (index, model.model_validate_json(os.pread(fd, length, offset)))
-                    )
-                except ValidationError:
-                    continue
-        finally:
-            os.close(fd)
-        return found
+                record = pinned.record(index, include_io)
+                if record is not None:
+                    found.append((index, record))
+            return found
 
     def node_names(self) -> set[str]:
         """The names of the nodes that ran in the thread."""
@@ -356,35 +429,96 @@ class ThreadIndex:
         return names
 
     def summary(self, table: PriceTable) -> PipelineRunSummary | None:
-        """The thread's summary, or ``None`` without valid runs."""
+        """The thread's summary, or ``None`` without valid runs; kept until
+        the file changes (identity, size, modification time) or the price
+        table does."""
+        key = (self.stamp, id(table))
+        cached = self._summary
+        if cached is not None and cached[0] == key:
+            return cached[1]
         if not self.count:
+            found = None
+        else:
+            tally = self.tally
+            if self.tail is not None:
+                tally = tally.copy()
+                tally.add(self.tail[2])
+            found = tally.summary(self.thread_id, table)
+        self._summary = (key, found)
+        return found
+
+
+def _parse(model: type[NodeRunHead], line: bytes) -> Any:
+    """``line`` as ``model``, or ``None``: any failure makes it corrupt (a
+    validator may raise more than ``ValidationError``)."""
+    try:
+        return model.model_validate_json(line)
+    except Exception:
+        return None
+
+
+class PinnedThread:
+    """A thread's runs as indexed at one moment, read from one descriptor.
+
+    Made by :meth:`ThreadIndex.pin`; use as a context manager (or call
+    :meth:`close`). Reading never fails: a run that no longer parses (the
+    file was truncated since) is ``None``.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        handle: Any,
+        entries: list[tuple[int, int]],
+        order: list[int],
+        summary: PipelineRunSummary | None = None,
+        table: PriceTable | None = None,
+    ) -> None:
+        self.thread_id = thread_id
+        self._handle = handle
+        self._entries = entries
+        self.order = order
+        """File-order indexes sorted by ``started_at``."""
+        self.summary = summary
+        """The summary of the pinned runs, if a price table was given."""
+        self.table = table
+        """That price table."""
+
+    @property
+    def count(self) -> int:
+        """Runs pinned."""
+        return len(self._entries)
+
+    def length(self, index: int) -> int:
+        """Bytes of the line of run ``index``."""
+        return self._entries[index][1]
+
+    def record(self, index: int, include_io: bool) -> Any:
+        """Run ``index`` (file order) as a record, or ``None``."""
+        offset, length = self._entries[index]
+        try:
+            line = os.pread(self._handle.fileno(), length, offset)
+        except OSError:
             return None
-        tally = self.tally
-        if self.tail is not None:
-            tally = tally.copy()
-            tally.add(self.tail[2])
-        return tally.summary(self.thread_id, table)
+        return _parse(NodeRunLog if include_io else NodeRunHead, line)
+
+    def close(self) -> None:
+        """Let the descriptor go."""
+        self._handle.close()
+
+    def __enter__(self) -> PinnedThread:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 _indexes: OrderedDict[tuple[str, str], ThreadIndex] = OrderedDict()
 _indexes_lock = threading.Lock()
+_capacity = _CACHE_SIZE
 
 
-def thread_index(
-    thread_id: str, log_dir: str | os.PathLike[str] | None = None
-) -> ThreadIndex | None:
-    """The up-to-date index of ``thread_id``'s file; ``None`` if it has none.
-
-    Indexes are cached (the 256 most recently used), so a repeated call parses
-    only what was appended since.
-
-    Example:
-        >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
-        True
-    """
-    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
-    # cannot hold one); match that spelling, as read_node_logs does.
-    thread_id = _SURROGATE.sub("\ufffd", thread_id)
+def _index_for(thread_id: str, log_dir: str | os.PathLike[str] | None) -> ThreadIndex:
     directory = _env.log_dir(log_dir)
     path = thread_log_path(thread_id, directory)
     key = (str(directory.absolute()), thread_id)
@@ -393,14 +527,62 @@ def thread_index(
         if index is None:
             index = _indexes[key] = ThreadIndex(thread_id, path)
         _indexes.move_to_end(key)
-        while len(_indexes) > _CACHE_SIZE:
+        while len(_indexes) > _capacity:
             _indexes.popitem(last=False)
+    return index
+
+
+def _fit_cache(threads: int) -> None:
+    """Keep an index for every thread of a listed folder (three numbers per
+    run each), so listing a folder of any size parses nothing twice."""
+    global _capacity
+    _capacity = max(_CACHE_SIZE, threads + threads // 8)
+
+
+def thread_index(
+    thread_id: str, log_dir: str | os.PathLike[str] | None = None
+) -> ThreadIndex | None:
+    """The up-to-date index of ``thread_id``'s file; ``None`` if it has none.
+
+    Indexes are cached (at least the 256 most recently used, and one per
+    thread of the largest folder listed), so a repeated call parses only what
+    was appended since.
+
+    Example:
+        >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
+        True
+    """
+    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
+    # cannot hold one); match that spelling, as read_node_logs does.
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
+    index = _index_for(thread_id, log_dir)
     try:
         exists = index.refresh()
     except OSError as exc:
-        warn_os_error("read", path, exc)
+        warn_os_error("read", index.path, exc)
         return None
     return index if exists else None
+
+
+def pin_thread(
+    thread_id: str,
+    log_dir: str | os.PathLike[str] | None = None,
+    table: PriceTable | None = None,
+) -> PinnedThread | None:
+    """``thread_id``'s runs as of now, on one open descriptor (see
+    :meth:`ThreadIndex.pin`); ``None`` if it has no file.
+
+    Example:
+        >>> pin_thread("no-such-thread", "/tmp/empty-logs") is None
+        True
+    """
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
+    index = _index_for(thread_id, log_dir)
+    try:
+        return index.pin(table)
+    except OSError as exc:
+        warn_os_error("read", index.path, exc)
+        return None
 
 
 # -- what the surfaces ask for ---------------------------------------------------
@@ -461,27 +643,31 @@ def stream_thread_runs(
     """All of a thread's runs, oldest first, read a page at a time.
 
     Returns the summary and the run count as of now, and an iterator over
-    those runs that reads ``page`` lines from the file at a time: a thread
-    file of any size is served without holding its runs in memory (the
-    index holds three numbers per run).
+    those runs that reads them one at a time from the descriptor the count
+    was taken on (so a file rotated, deleted or truncated meanwhile yields
+    what it still holds, never a mix): a thread file of any size is served
+    without holding its runs in memory (the index holds three numbers per
+    run). The descriptor is closed when the iterator ends or is dropped.
 
     Example:
         >>> summary, count, runs = stream_thread_runs("nope", log_dir="/tmp/x")
         >>> summary, count, list(runs)
         (None, 0, [])
     """
-    index = thread_index(thread_id, log_dir)
-    if index is None:
-        return None, 0, iter(())
+    del page  # runs are read one at a time, from one descriptor
     table = load_price_table() if table is None else table
-    order = list(index.chronological())
+    pinned = pin_thread(thread_id, log_dir, table)
+    if pinned is None:
+        return None, 0, iter(())
 
     def runs() -> Iterator[NodeRunView]:
-        for start in range(0, len(order), page):
-            for i, record in index.read(order[start : start + page], include_io):
-                yield _view(i, record, table)
+        with pinned:
+            for i in pinned.order:
+                record = pinned.record(i, include_io)
+                if record is not None:
+                    yield _view(i, record, table)
 
-    return index.summary(table), len(order), runs()
+    return pinned.summary, pinned.count, runs()
 
 
 def thread_summary(
@@ -590,21 +776,31 @@ def thread_summaries(
     """
     table = load_price_table() if table is None else table
     where = where or ThreadFilter()
-    ids = [t for t in list_threads(log_dir) if where.matches_id(t)]
+    every = list_threads(log_dir)
+    _fit_cache(len(every))
+    ids = [t for t in every if where.matches_id(t)]
     start = max(offset, 0)
     stop = None if limit is None else start + max(limit, 0)
     summaries = []
     if not where.needs_summary:
         for thread_id in ids[start:stop]:
-            summary = thread_summary(thread_id, log_dir=log_dir, table=table)
+            try:
+                summary = thread_summary(thread_id, log_dir=log_dir, table=table)
+            except Exception as exc:
+                _left_out(thread_id, exc)
+                continue
             if summary is not None:
                 summaries.append(summary)
         return ThreadList(threads=summaries, total=len(ids))
     total = 0
     for thread_id in ids:
-        index = thread_index(thread_id, log_dir)
-        summary = None if index is None else index.summary(table)
-        if summary is None or index is None or not where.matches(summary, index):
+        try:
+            index = thread_index(thread_id, log_dir)
+            summary = None if index is None else index.summary(table)
+            if summary is None or index is None or not where.matches(summary, index):
+                continue
+        except Exception as exc:
+            _left_out(thread_id, exc)
             continue
         if start <= total and (stop is None or total < stop):
             summaries.append(summary)
@@ -612,12 +808,27 @@ def thread_summaries(
     return ThreadList(threads=summaries, total=total)
 
 
+def _left_out(thread_id: str, exc: Exception) -> None:
+    # One thread that cannot be summarised is left out of a listing, never
+    # the listing itself.
+    warn_failure(
+        "read:thread:" + type(exc).__name__,
+        "thread %r could not be summarised (%s: %s); it is left out",
+        thread_id,
+        type(exc).__name__,
+        exc,
+    )
+
+
 __all__ = [
+    "MAX_LINE_BYTES",
     "NodeRunView",
+    "PinnedThread",
     "ThreadFilter",
     "ThreadIndex",
     "ThreadList",
     "ThreadLogs",
+    "pin_thread",
     "stream_thread_runs",
     "thread_index",
     "thread_logs",

@@ -99,7 +99,7 @@ def _log_dir() -> Path:
     if missing. Resolved at every call, never cached."""
     directory = _env.log_dir()
     with guard("create log directory"):
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
 
 
@@ -203,6 +203,10 @@ def append_node_log(log: NodeRunLog) -> None:
     path = "?"
     try:
         directory = _env.get(_env.LOG_DIR) or _DEFAULT_DIR
+        if directory[:1] != "/":
+            # Relative (the default ``data/logs``): resolved against the
+            # working directory of this write, and cached by the result.
+            directory = os.path.join(os.getcwd(), directory)
         path = _paths.get((directory, log.thread_id)) or _file_path(
             directory, log.thread_id
         )
@@ -319,14 +323,45 @@ def read_node_logs(
     return []
 
 
+_FIRST_LINES_READ = 64 << 20
+_first_ids: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}
+
+
 def _first_thread_id(path: str) -> str | None:
-    with open(path, "rb") as handle:
-        for raw in handle:
-            try:
-                return NodeRunLog.model_validate_json(raw).thread_id
-            except ValidationError:
-                continue
+    """The thread id of the first valid line among the file's first 64 MiB
+    (a hashed file name does not say its id; a foreign file has none)."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            budget = _FIRST_LINES_READ
+            while budget > 0:
+                raw = handle.readline(budget)
+                if not raw:
+                    return None
+                budget -= len(raw)
+                if not raw.endswith(b"\n") and budget <= 0:
+                    return None  # a line longer than the budget
+                try:
+                    return NodeRunLog.model_validate_json(raw).thread_id
+                except Exception:  # any failure makes the line corrupt
+                    continue
+    finally:
+        os.close(fd)
     return None
+
+
+def _cached_first_thread_id(path: str, info: os.stat_result) -> str | None:
+    """:func:`_first_thread_id`, read again only when the file changed
+    (identity, size or modification time): a foreign file costs one read."""
+    stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    cached = _first_ids.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    thread_id = _first_thread_id(path)
+    _first_ids[path] = (stamp, thread_id)
+    return thread_id
 
 
 def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
@@ -345,6 +380,7 @@ def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
     except OSError as exc:
         warn_os_error("list", directory, exc)
         return []
+    unnamed: set[str] = set()
     for entry in entries:
         with guard("list_threads"):
             if not entry.name.endswith(SUFFIX) or not entry.is_file(
@@ -352,12 +388,18 @@ def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
             ):
                 continue
             stem = entry.name[: -len(SUFFIX)]
+            info = entry.stat(follow_symlinks=False)
             thread_id = thread_id_from_stem(stem)
             if thread_id is None:
-                thread_id = _first_thread_id(entry.path)
+                unnamed.add(entry.path)
+                thread_id = _cached_first_thread_id(entry.path, info)
             if thread_id is not None:
-                found.append(
-                    (entry.stat(follow_symlinks=False).st_mtime, stem, thread_id)
-                )
+                found.append((info.st_mtime, stem, thread_id))
+    # Forget files gone from this folder; keep other folders' entries.
+    prefix = os.path.join(str(directory), "")
+    for path in [p for p in list(_first_ids) if p.startswith(prefix)]:
+        if path in unnamed:
+            continue
+        _first_ids.pop(path, None)
     found.sort(key=lambda item: (-item[0], item[1]))
     return [thread_id for _, _, thread_id in found]

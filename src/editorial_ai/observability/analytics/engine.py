@@ -20,8 +20,9 @@ The reader is fixed and forgiving, like the library's own reader:
   dropped: a line counts when it has a thread id, a node name, a known status
   and two valid times, as a ``NodeRunHead`` must. A field of the wrong type in
   an otherwise valid line reads as unknown rather than costing the line;
-* token counts are ``HUGEINT`` (up to 1.7e38), so a huge count does not drop
-  its line; ``NaN`` in a snapshot is never looked at; lines may be 1 GiB long.
+* token counts are read as ``HUGEINT``; a line with a count below 0 or above
+  ``MAX_COUNT`` (2**53 - 1) is dropped whole, as the library's reader drops
+  it; ``NaN`` in a snapshot is never looked at; lines may be 1 GiB long.
 
 Between processes (the CLI), the tables can live in a cache file
 (:data:`CACHE_ENV`): a DuckDB database holding the same two tables and the
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .._internal import warn_failure
+from ..models import MAX_COUNT
 from ..pricing import PriceTable, load_price_table
 from ._duckdb import require_duckdb
 from .sources import LogFile, list_log_files
@@ -97,6 +99,7 @@ _CALL_FIELDS = {
     "status": "VARCHAR",
     "error_type": "VARCHAR",
     "routing_reason": "VARCHAR",
+    "prompt_chars": "HUGEINT",
 }
 _CALL_STRUCT = "STRUCT(%s)" % ", ".join("%s %s" % item for item in _CALL_FIELDS.items())
 _HEAD_COLUMNS = {
@@ -192,10 +195,18 @@ LLM_CALLS_COLUMNS: dict[str, str] = {
 }
 """Columns of the ``llm_calls`` view: one row per recorded LLM call."""
 
+_COUNTS = (
+    "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+    "cache_creation_tokens", "reasoning_tokens", "prompt_chars",
+)  # fmt: skip
+# A line is a record when NodeRunHead would accept it: its required fields,
+# a known status, and every count of every call within [0, MAX_COUNT].
 _VALID = (
     "thread_id IS NOT NULL AND node_name IS NOT NULL AND started_at IS NOT NULL "
     "AND ended_at IS NOT NULL "
-    "AND status IN ('success', 'error', 'skipped', 'interrupted')"
+    "AND status IN ('success', 'error', 'skipped', 'interrupted') "
+    "AND coalesce(len([u FOR u IN token_usage IF %s]), 0) = 0"
+    % " OR ".join("u.%s < 0 OR u.%s > %d" % (name, name, MAX_COUNT) for name in _COUNTS)
 )
 
 
@@ -458,14 +469,15 @@ class AnalyticsEngine:
         if top is not None and top[0] is not None:
             self._next_key = int(top[0])
         # A missing count is 0 and a missing usage_reported true, as in
-        # TokenUsage; total_tokens left at 0 is prompt + completion.
+        # TokenUsage; total_tokens left at 0 is prompt + completion, at most
+        # MAX_COUNT.
         prompt, completion = _count("u.prompt_tokens"), _count("u.completion_tokens")
         execute(
             "CREATE OR REPLACE TEMP TABLE _batch_calls AS SELECT run_key, "
             "call_index, u.model_name, u.provider, "
             "coalesce(u.status, 'success') AS status, u.error_type, u.started_at, "
             "u.ended_at, %s AS prompt_tokens, %s AS completion_tokens, "
-            "CASE WHEN coalesce(u.total_tokens, 0) = 0 THEN %s + %s "
+            "CASE WHEN coalesce(u.total_tokens, 0) = 0 THEN least(%s + %s, %d) "
             "ELSE u.total_tokens END AS total_tokens, %s AS cached_tokens, "
             "%s AS cache_creation_tokens, %s AS reasoning_tokens, "
             "coalesce(u.usage_reported, true) AS usage_reported, "
@@ -478,6 +490,7 @@ class AnalyticsEngine:
                 completion,
                 prompt,
                 completion,
+                MAX_COUNT,
                 _count("u.cached_tokens"),
                 _count("u.cache_creation_tokens"),
                 _count("u.reasoning_tokens"),

@@ -18,8 +18,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, cast
 
+from .._terminal import TerminalSafe
 from ..analytics import commands as analytics
 from ._common import CommandError
 from ._export import _add_export_otel, cmd_export_otel
@@ -124,20 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Recorded values are untrusted: no control character of theirs reaches
+    # the terminal (see _terminal); --json stays the same JSON value.
+    out = TerminalSafe(sys.stdout, json=bool(getattr(args, "json", False)))
+    err = TerminalSafe(sys.stderr)
     try:
-        return int(args.handler(args, sys.stdout))
+        # TerminalSafe has the part of TextIO the commands use.
+        return int(args.handler(args, cast(TextIO, out)))
     except CommandError as exc:
-        print("editorial-ai-obs: %s" % exc, file=sys.stderr)
+        err.write("editorial-ai-obs: %s\n" % exc)
         return exc.code
     except BrokenPipeError:
         return 0  # `... | head` closed the pipe: not an error
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one line, no traceback
-        print(
-            "editorial-ai-obs: unexpected %s: %s" % (type(exc).__name__, exc),
-            file=sys.stderr,
-        )
+        err.write("editorial-ai-obs: unexpected %s: %s\n" % (type(exc).__name__, exc))
         return 2
 
 

@@ -69,11 +69,9 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
     """Send recorded threads to an OTLP/HTTP endpoint as spans."""
     _check_log_dir(args.log_dir)
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter,
-        )
         from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+        from .._otlp_post import DeadlineOTLPExporter
         from ..otel import default_endpoint, spans_from_logs
     except ImportError:
         raise CommandError(
@@ -89,7 +87,12 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         if not logs:
             raise CommandError("no such thread: %r" % thread_id)
         threads.append(logs)
-    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint, timeout=args.timeout)
+    try:
+        # A total deadline per request, a bounded read of the answer, and
+        # success only on 2xx (see _otlp_post).
+        exporter: SpanExporter = DeadlineOTLPExporter(endpoint, args.timeout)
+    except ValueError as exc:
+        raise CommandError(str(exc), code=2) from None
     sent = 0
     with _otel_log_captured() as complaints:
         try:
@@ -136,6 +139,6 @@ def _add_export_otel(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         default=10.0,
-        help="seconds per request, retries included (default 10)",
+        help="seconds per request in all, retries included (default 10)",
     )
     log_dir_option(parser)
