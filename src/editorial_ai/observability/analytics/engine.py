@@ -55,7 +55,7 @@ from ._duckdb import require_duckdb
 from .sources import LogFile, list_log_files
 
 _MAX_LINE = 1 << 30
-_LAYOUT = 1
+_LAYOUT = 2
 """Bumped when the tables change shape: a cache of another layout is rebuilt."""
 
 CACHE_ENV = "EDITORIAL_AI_ANALYTICS_CACHE"
