@@ -52,6 +52,7 @@ SUMMARY_KEYS = {
 RUN_KEYS = set(NodeRunLog.model_json_schema(mode="serialization")["properties"]) | {
     "index",
     "estimated_cost_usd",
+    "unpriced_calls",
     "call_costs_usd",
 }
 

@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from editorial_ai.observability import (
@@ -325,8 +326,9 @@ def test_handler_with_manual_collector() -> None:
     assert contextvars.Context().run(scenario) == 6
 
 
-def test_failed_llm_call_is_not_counted_and_error_recorded() -> None:
-    """An LLM call that raises leaves no usage; the node's error is recorded."""
+def test_failed_llm_call_is_kept_unreported_and_error_recorded() -> None:
+    """An LLM call that raises is one call of unknown usage; the node's error
+    is recorded."""
     model = FailingModel(messages=iter([]), callbacks=[TokenUsageCallbackHandler()])
 
     @node_wrapper
@@ -337,8 +339,179 @@ def test_failed_llm_call_is_not_counted_and_error_recorded() -> None:
     with pytest.raises(ProviderDown):
         single_node_graph(broken).invoke({"topic": "x"}, cfg())
     (log,) = read_node_logs("t1")
-    assert log.status == "error" and log.token_usage == []
+    assert log.status == "error"
+    (call,) = log.token_usage
+    assert (call.status, call.error_type) == ("error", "ProviderDown")
+    assert not call.usage_reported and log.unreported_calls == 1
     assert log.error_type == "ProviderDown"
+
+
+# -- every detail of a call (issue 9) ---------------------------------------------
+
+
+class RawUsageLLM(LegacyUsageLLM):
+    """An older integration handing the provider's own usage object."""
+
+    raw_usage: dict[str, Any] = Field(default_factory=dict)
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        from langchain_core.outputs import Generation, LLMResult
+
+        return LLMResult(
+            generations=[[Generation(text="raw")] for _ in prompts],
+            llm_output={self.usage_key: self.raw_usage, "model_name": "raw-model"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [
+        (
+            "token_usage",  # OpenAI's usage object
+            {
+                "prompt_tokens": 1200,
+                "completion_tokens": 300,
+                "total_tokens": 1500,
+                "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 5},
+                "completion_tokens_details": {"reasoning_tokens": 100},
+            },
+            (1200, 300, 1024, 0, None, 100, {"input_audio": 5}),
+        ),
+        (
+            "usage",  # Anthropic's: input_tokens leaves the cache out
+            {
+                "input_tokens": 50,
+                "output_tokens": 120,
+                "cache_read_input_tokens": 10,
+                "cache_creation_input_tokens": 2000,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": 1500,
+                    "ephemeral_1h_input_tokens": 500,
+                },
+            },
+            (2060, 120, 10, 2000, 500, 0, None),
+        ),
+        (
+            "usage_metadata",  # Gemini's: thoughts apart from candidates
+            {
+                "prompt_token_count": 4000,
+                "candidates_token_count": 200,
+                "thoughts_token_count": 300,
+                "cached_content_token_count": 3000,
+                "total_token_count": 4500,
+            },
+            (4000, 500, 3000, 0, None, 300, None),
+        ),
+    ],
+    ids=["openai", "anthropic", "gemini"],
+)
+def test_older_llm_output_shapes_give_every_detail(
+    key: str, raw: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    """Usage in ``llm_output`` in each provider's own shape: all details read."""
+    model = RawUsageLLM(
+        usage_key=key, raw_usage=raw, callbacks=[TokenUsageCallbackHandler()]
+    )
+
+    def scenario() -> Any:
+        reset_token_collector()
+        model.invoke("x")
+        return harvest_tokens()
+
+    import contextvars
+
+    (usage,) = contextvars.Context().run(scenario)
+    assert (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cached_tokens,
+        usage.cache_creation_tokens,
+        usage.cache_creation_1h_tokens,
+        usage.reasoning_tokens,
+        usage.token_details,
+    ) == expected
+
+
+def test_usage_metadata_details_and_call_fields_are_recorded() -> None:
+    """Cache, reasoning, other details, run id, times and provider."""
+    message = AIMessage(
+        "ok",
+        usage_metadata={
+            "input_tokens": 2050, "output_tokens": 120, "total_tokens": 2170,
+            "input_token_details": {
+                "cache_read": 0, "cache_creation": 0,
+                "ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500,
+                "audio": 3,
+            },
+            "output_token_details": {"reasoning": 40},
+        },
+    )  # fmt: skip
+    model = chat_model(message)
+
+    @node_wrapper
+    def draft(state: State) -> dict[str, Any]:
+        model.invoke("x")
+        return {}
+
+    single_node_graph(draft).invoke(
+        {"topic": "x"}, cfg(callbacks=[TokenUsageCallbackHandler()])
+    )
+    (log,) = read_node_logs("t1")
+    (usage,) = log.token_usage
+    assert usage.cache_creation_tokens == 2000
+    assert (usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens) == (
+        1500,
+        500,
+    )
+    assert usage.reasoning_tokens == 40 and usage.token_details == {"input_audio": 3}
+    assert usage.run_id and usage.status == "success" and usage.error_type is None
+    assert usage.started_at is not None and usage.ended_at is not None
+    assert log.started_at <= usage.started_at <= usage.ended_at <= log.ended_at
+    assert log.total_cache_creation_tokens == 2000
+    assert log.total_reasoning_tokens == 40
+
+
+def test_a_call_in_an_unwrapped_node_is_one_warning_naming_the_task(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A graph handler seeing a call in a node that is not wrapped: warned
+    once, with the task, and what to do."""
+    model = chat_model(*[reply("a", 3, 1) for _ in range(3)])
+
+    def bare(state: State) -> dict[str, Any]:
+        for _ in range(3):
+            model.invoke("x")
+        return {}
+
+    with caplog.at_level("WARNING", logger="editorial_ai.observability"):
+        single_node_graph(bare).invoke(
+            {"topic": "x"}, cfg(callbacks=[TokenUsageCallbackHandler()])
+        )
+    found = [
+        r.getMessage() for r in caplog.records if "LangGraph task" in r.getMessage()
+    ]
+    assert len(found) == 1 and "bare:" in found[0] and "node_wrapper" in found[0]
+
+
+def test_node_wrapper_takes_the_pipelines_node_name_keyword() -> None:
+    """``node_wrapper(node_name="curation")`` as the original package wrote it."""
+
+    def curation(state: State) -> dict[str, Any]:
+        return {}
+
+    builder = StateGraph(State)
+    builder.add_node("step", node_wrapper(node_name="curation")(curation))
+    builder.add_edge(START, "step").add_edge("step", END)
+    builder.compile().invoke({"topic": "x"}, cfg())
+    assert [log.node_name for log in read_node_logs("t1")] == ["curation"]
+    with pytest.raises(TypeError):
+        node_wrapper("a", node_name="b")
 
 
 def test_call_without_model_name_warns_once(caplog: pytest.LogCaptureFixture) -> None:

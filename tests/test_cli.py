@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 from typing_extensions import TypedDict
@@ -393,6 +394,42 @@ def test_serve_refuses_open_bind_without_key(log_dir: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_total_that_misses_calls_says_so(log_dir: Path) -> None:
+    """A call without usage shows as ``+ 1 call unknown`` beside the tokens
+    and the cost, in ``runs`` and in ``show``: never a clean-looking total."""
+    from ._fakes import SilentModel
+
+    reported = chat_model(reply("draft", 2000, 306, model="gpt-4o-mini"))
+    silent = SilentModel(
+        messages=iter(
+            [AIMessage("no usage", response_metadata={"model_name": "gpt-4o-mini"})]
+        )
+    )
+
+    @node_wrapper
+    def write(state: State) -> dict[str, Any]:
+        reported.invoke("x")
+        silent.invoke("y")
+        return {}
+
+    builder = StateGraph(State)
+    builder.add_node(write).add_edge(START, "write").add_edge("write", END)
+    builder.compile().invoke(
+        {"topic": "AI"},
+        {
+            "configurable": {"thread_id": "part"},
+            "callbacks": [TokenUsageCallbackHandler()],
+        },
+    )
+    runs = run_cli("runs", log_dir=log_dir)
+    assert runs.returncode == 0, runs.stderr
+    assert "2,306 + 1 call unknown" in runs.stdout
+    assert "$0.000484 + 1 call unknown" in runs.stdout  # 2000 x 0.15 + 306 x 0.6
+    show = run_cli("show", "part", log_dir=log_dir)
+    assert show.returncode == 0, show.stderr
+    assert "2,306 + 1 call unknown" in show.stdout
 
 
 def test_example_ends_with_commands_that_work(log_dir: Path) -> None:

@@ -155,3 +155,82 @@ def test_summary_skipped_counts_as_done() -> None:
     """A skipped node does not keep the thread running or fail it."""
     logs = [make_log(node_name="a", status="skipped", tokens=None)]
     assert PipelineRunSummary.from_logs("t1", logs).status == "completed"
+
+
+# -- LLM calls as records (issue 9) --------------------------------------------
+
+
+def test_models_import_nothing_of_the_package() -> None:
+    """``models`` is the lowest room: no import of ours (pricing uses it)."""
+    import ast
+    import inspect as inspect_module
+
+    from editorial_ai.observability import models
+
+    tree = ast.parse(inspect_module.getsource(models))
+    ours = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.level > 0 or (node.module or "").startswith("editorial_ai"))
+    ]
+    assert ours == []
+
+
+def test_the_fast_usage_builder_sets_every_field() -> None:
+    """The unvalidated builder names every field, with the model's defaults."""
+    from editorial_ai.observability.models import build_token_usage
+
+    built = build_token_usage(3, 4, 7, "m", 0, True)
+    assert built == TokenUsage(
+        prompt_tokens=3, completion_tokens=4, total_tokens=7, model_name="m"
+    )
+    assert set(built.__dict__) == set(TokenUsage.model_fields)
+
+
+def test_a_summary_counts_calls_cache_reasoning_and_what_is_unknown() -> None:
+    """Summary totals: calls (failed included), cached, written, reasoning,
+    unreported and unpriced calls, and the cost of the priced ones."""
+    calls = [
+        TokenUsage(
+            prompt_tokens=1200, completion_tokens=300, cached_tokens=1024,
+            model_name="gpt-4o-mini",
+        ),
+        TokenUsage(
+            prompt_tokens=2050, completion_tokens=120, cache_creation_tokens=2000,
+            model_name="claude-sonnet-4-5", status="error", error_type="Timeout",
+        ),
+        TokenUsage(
+            prompt_tokens=800, completion_tokens=640, reasoning_tokens=512,
+            model_name="no-such-model",
+        ),
+        TokenUsage(model_name="gpt-4o-mini", usage_reported=False, status="aborted"),
+    ]  # fmt: skip
+    logs = [
+        make_log(node_name="a", tokens=None, token_usage=calls[:2]),
+        make_log(node_name="b", tokens=None, token_usage=calls[2:], start_ms=20),
+    ]
+    summary = PipelineRunSummary.from_logs("t1", logs)
+    assert summary.llm_calls == 4
+    assert (summary.unreported_calls, summary.unpriced_calls) == (1, 2)
+    assert summary.total_cached_tokens == 1024
+    assert summary.total_cache_creation_tokens == 2000
+    assert summary.total_reasoning_tokens == 512
+    assert summary.estimated_cost_usd == pytest.approx(
+        (176 * 0.15 + 1024 * 0.075 + 300 * 0.6 + 50 * 3 + 2000 * 3.75 + 120 * 15) / 1e6,
+        rel=1e-12,
+    )
+    assert [log.llm_calls for log in logs] == [2, 2]
+    assert [log.unreported_calls for log in logs] == [0, 1]
+
+
+def test_old_lines_read_with_the_new_fields_at_their_defaults() -> None:
+    """A line written before the call fields existed reads unchanged."""
+    line = (
+        '{"thread_id":"t","node_name":"n","status":"success",'
+        '"started_at":"2026-01-01T00:00:00Z","ended_at":"2026-01-01T00:00:01Z",'
+        '"token_usage":[{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,'
+        '"model_name":"gpt-4o"}]}'
+    )
+    (usage,) = NodeRunLog.model_validate_json(line).token_usage
+    assert (usage.status, usage.cached_tokens, usage.run_id) == ("success", 0, None)

@@ -103,7 +103,6 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
         ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
         ("eu.anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku"),
         ("claude-3-5-sonnet-latest", "claude-3-5-sonnet"),
-        ("gemini-2.5-flash-preview-05-20", "gemini-2.5-flash"),
         ("claude-haiku-4-5@20251001", "claude-haiku-4-5"),
         ("gpt-5-codex", "gpt-5"),
     ],
@@ -452,3 +451,167 @@ def test_every_shipped_entry_loads(
         prices = load_price_table()
     assert set(prices.models) == set(shipped["models"])
     assert warnings_of(caplog) == []
+
+
+# -- the provider's bill: cache reads and writes, reasoning, tiers (issue 9) ----
+
+
+def test_cached_prompt_tokens_are_billed_at_the_cached_rate() -> None:
+    """gpt-4o-mini, 1,200 prompt tokens of which 1,024 cached, 300 out:
+    176 x 0.15 + 1024 x 0.075 + 300 x 0.60 per million."""
+    usage = TokenUsage(
+        prompt_tokens=1200, completion_tokens=300, cached_tokens=1024,
+        model_name="gpt-4o-mini-2024-07-18",
+    )  # fmt: skip
+    assert cost_of_usage(usage) == pytest.approx(283.2e-6, rel=1e-12)
+
+
+def test_anthropic_cache_writes_are_billed_at_their_duration_rates() -> None:
+    """Sonnet 4.5: 50 plain, 1,500 written for 5 minutes (3.75), 500 for an
+    hour (6), 120 out (15): the bill, not the 18 % under of input pricing."""
+    usage = TokenUsage(
+        prompt_tokens=2050, completion_tokens=120, cache_creation_tokens=2000,
+        cache_creation_5m_tokens=1500, cache_creation_1h_tokens=500,
+        model_name="claude-sonnet-4-5-20250929",
+    )  # fmt: skip
+    assert cost_of_usage(usage) == pytest.approx(10575e-6, rel=1e-12)
+
+
+def test_a_cache_write_without_its_duration_is_a_five_minute_write() -> None:
+    """Anthropic's default cache lifetime is 5 minutes."""
+    usage = TokenUsage(
+        prompt_tokens=1000, completion_tokens=0, cache_creation_tokens=1000,
+        model_name="claude-haiku-4-5",
+    )  # fmt: skip
+    assert cost_of_usage(usage) == pytest.approx(1000 * 1.25 / 1e6, rel=1e-12)
+
+
+def test_reasoning_is_billed_at_the_output_rate_and_given_apart() -> None:
+    """o4-mini: 640 completion tokens, 512 of them reasoning, at 4.40."""
+    from editorial_ai.observability.pricing import call_cost
+
+    usage = TokenUsage(
+        prompt_tokens=800, completion_tokens=640, reasoning_tokens=512,
+        model_name="o4-mini-2025-04-16",
+    )  # fmt: skip
+    cost = call_cost(usage)
+    assert cost is not None
+    assert cost.total == pytest.approx(3696e-6, rel=1e-12)
+    assert cost.reasoning == pytest.approx(512 * 4.4 / 1e6, rel=1e-12)
+    log = NodeRunLog(
+        thread_id="t", node_name="n", status="success", started_at=T0,
+        ended_at=T0, token_usage=[usage],
+    )  # fmt: skip
+    assert node_run_cost(log).reasoning_usd == pytest.approx(cost.reasoning)
+
+
+def test_a_cache_read_on_a_model_without_a_cached_rate_is_unknown() -> None:
+    """No cached rate in the table: no guess at full price."""
+    usage = TokenUsage(
+        prompt_tokens=1000, completion_tokens=10, cached_tokens=800,
+        model_name="gemini-2.0-flash",
+    )  # fmt: skip
+    assert cost_of_usage(usage) is None
+
+
+def test_a_cache_write_on_a_model_without_a_write_rate_is_unknown() -> None:
+    """OpenAI models list no write rate: a reported write is not priced."""
+    usage = TokenUsage(
+        prompt_tokens=1000, completion_tokens=10, cache_creation_tokens=800,
+        model_name="gpt-4o",
+    )  # fmt: skip
+    assert cost_of_usage(usage) is None
+
+
+def test_a_service_tier_the_table_does_not_price_is_unknown() -> None:
+    """OpenAI priority and flex tokens are priced apart from standard rates."""
+    usage = TokenUsage(
+        prompt_tokens=1000, completion_tokens=10, model_name="gpt-4o",
+        token_details={"input_priority": 1000, "output_priority": 10},
+    )  # fmt: skip
+    assert cost_of_usage(usage) is None
+
+
+@pytest.mark.parametrize(
+    ("reported", "entry"),
+    [
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+    ],
+)
+def test_a_dated_snapshot_is_priced_as_its_model(reported: str, entry: str) -> None:
+    """A dated snapshot takes its model's price."""
+    assert load_price_table().resolve(reported) == entry
+
+
+@pytest.mark.parametrize(
+    "preview",
+    [
+        "gemini-2.5-flash-preview-09-2025",
+        "gemini-2.5-flash-preview-05-20",
+        "gemini-2.5-flash-preview",
+        "gemini-2.5-pro-exp-03-25",
+    ],
+)
+def test_a_preview_is_not_priced_at_its_released_models_price(preview: str) -> None:
+    """Previews are unknown unless the table lists them by name."""
+    assert load_price_table().resolve(preview) is None
+
+
+def test_a_user_table_can_price_a_preview_and_set_cache_rates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``EDITORIAL_AI_PRICES`` sets a preview's price and the new rates."""
+    table_file = tmp_path / "prices.json"
+    table_file.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "gemini-2.5-flash-preview-09-2025": {
+                        "input": 0.3, "output": 2.5, "cached_input": 0.03,
+                    },
+                    "my-claude": {
+                        "input": 2.0, "output": 10.0, "cached_input": 0.2,
+                        "cache_write": 2.5, "cache_write_1h": 4.0,
+                    },
+                }
+            }
+        )
+    )  # fmt: skip
+    monkeypatch.setenv(PRICES_ENV, str(table_file))
+    table = load_price_table()
+    assert table.price("gemini-2.5-flash-preview-09-2025") == ModelPrice(0.3, 2.5, 0.03)
+    usage = TokenUsage(
+        prompt_tokens=1000, completion_tokens=0, cache_creation_tokens=1000,
+        cache_creation_1h_tokens=1000, model_name="my-claude",
+    )  # fmt: skip
+    assert cost_of_usage(usage) == pytest.approx(4000e-6, rel=1e-12)
+
+
+def test_every_shipped_claude_entry_with_a_cached_rate_prices_writes(
+    shipped: dict[str, Any],
+) -> None:
+    """5-minute writes at 1.25x input, 1-hour at 2x (Haiku 3: 0.30 / 0.50)."""
+    for name, entry in shipped["models"].items():
+        if not name.startswith("claude") or "cached_input" not in entry:
+            continue
+        if name == "claude-3-haiku":
+            assert (entry["cache_write"], entry["cache_write_1h"]) == (0.3, 0.5)
+            continue
+        assert entry["cache_write"] == pytest.approx(entry["input"] * 1.25), name
+        assert entry["cache_write_1h"] == pytest.approx(entry["input"] * 2), name
+
+
+def test_pricing_counts_unpriced_calls_of_a_thread() -> None:
+    """A thread's unpriced calls are counted beside the sum."""
+    log = NodeRunLog(
+        thread_id="t", node_name="n", status="success", started_at=T0, ended_at=T0,
+        token_usage=[
+            TokenUsage(prompt_tokens=10, completion_tokens=1, model_name="gpt-4o"),
+            TokenUsage(model_name="gpt-4o", usage_reported=False),
+            TokenUsage(prompt_tokens=10, model_name="gemini-2.5-flash-preview"),
+        ],
+    )  # fmt: skip
+    cost = thread_cost([log])
+    assert cost.unpriced_calls == 2
+    assert cost.estimated_cost_usd == pytest.approx((25 + 10) / 1e6, rel=1e-12)

@@ -677,3 +677,38 @@ def test_page_asks_for_the_key_once(watched: Watched, log_dir: Path) -> None:
         expect(page.locator(".run-bar")).to_have_count(1, timeout=WAIT_MS)
         expect(page.locator("#key-form")).to_be_hidden()
     assert watched.dialogs == []
+
+
+def test_totals_missing_calls_say_so_on_the_page(
+    watched: Watched, log_dir: Path
+) -> None:
+    """A call without usage shows as ``+ 1 call unknown`` on the list, the
+    thread summary and the node table."""
+    from editorial_ai.observability import TokenUsage
+
+    append_node_log(
+        make_log(
+            "partial",
+            node_name="write",
+            tokens=None,
+            token_usage=[
+                TokenUsage(
+                    prompt_tokens=2000, completion_tokens=306, model_name="gpt-4o-mini"
+                ),
+                TokenUsage(model_name="gpt-4o-mini", usage_reported=False),
+            ],
+        )
+    )
+    page = watched.page
+    with running_server(create_app(log_dir)) as base:
+        page.goto(base + "/")
+        row = page.locator("[data-testid=thread-row]")
+        expect(row).to_contain_text("2,306 + 1 call unknown", timeout=WAIT_MS)
+        row.click()
+        expect(page.locator("#thread-summary")).to_contain_text(
+            "2,306 + 1 call unknown", timeout=WAIT_MS
+        )
+        expect(page.locator("[data-testid=node-row]")).to_contain_text(
+            "2,306 + 1 call unknown"
+        )
+    assert watched.errors == []

@@ -14,6 +14,7 @@ from .callbacks import TokenUsageCallbackHandler
 from .collector import harvest_tokens, record_token_usage, reset_token_collector
 from .models import NodeRunLog, PipelineRunSummary, TokenUsage
 from .node_wrapper import node_wrapper
+from .pricing import thread_cost as _thread_cost  # noqa: F401 (sets from_logs' pricer)
 from .storage import append_node_log, list_threads, read_node_logs
 
 __all__ = [

@@ -11,20 +11,33 @@ inherit); else, for a call made on a thread that did not copy the context but
 was given the node's ``config``, the node whose LangGraph task namespace
 (``checkpoint_ns`` in the call's metadata) matches.
 
+A call that no node can be found for (no node running in its context, and no
+wrapped node with the LangGraph namespace of its metadata) is not recorded;
+the first such call of each cause in the process logs one warning saying what
+to pass (the node's ``config``).
+
 What is read, in order: ``usage_metadata`` on the returned message (also when
 streamed, where the provider reports usage), else ``llm_output["token_usage"]``
-or ``llm_output["usage"]`` (older integrations). The model name comes from the
-response metadata, ``llm_output``, the ``ls_model_name`` metadata or the
-invocation parameters; a call without one is still counted. A call whose
-provider reported no usage is recorded with ``usage_reported=False``: usage
-unknown, not zero. A call that failed is not counted.
+or ``llm_output["usage"]`` (older integrations), with their cache read and
+write, reasoning and other details (see ``_usage``). The model name comes from
+the response metadata, ``llm_output``, the ``ls_model_name`` metadata or the
+invocation parameters; a call without one is still counted. The provider is
+LangChain's ``ls_provider`` metadata. A call whose provider reported no usage
+is recorded with ``usage_reported=False``: usage unknown, not zero.
+
+Every call is one record, whatever its end: ``status`` is ``success``,
+``error`` (the call raised; ``error_type`` names the exception) or
+``aborted`` (cancelled, interrupted, or a stream closed by its consumer). A
+failed or aborted call keeps the partial usage LangChain hands
+``on_llm_error`` (``response=``), else it is ``usage_reported=False``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,18 +45,26 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
-from ._internal import guard
+from ._internal import guard, report, warn_once
+from ._usage import Counts, details_fields, from_provider_usage
 from .collector import (
     _MAX_ROOTS,
     TokenCollector,
+    _current,
     _roots,
     collector_for_namespace,
-    current_collector,
     make_usage,
     note_chain_start,
 )
+from .models import MAX_COUNT, CallStatus, build_call_usage
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
+
+
+_now = datetime.now
+
+# What ends a call without it failing on its own: the caller stopped it.
+_ABORTS = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 
 
 @dataclass(slots=True)
@@ -51,6 +72,8 @@ class _Pending:
     collector: TokenCollector
     model_name: str | None
     prompt_chars: int
+    provider: str | None
+    started_at: datetime
 
 
 def _text_length(content: Any) -> int:
@@ -68,7 +91,7 @@ def _text_length(content: Any) -> int:
 
 
 def _model_from(mapping: Any) -> str | None:
-    if isinstance(mapping, Mapping):
+    if mapping and (type(mapping) is dict or isinstance(mapping, Mapping)):
         for key in _MODEL_KEYS:
             value = mapping.get(key)
             if isinstance(value, str) and value:
@@ -77,17 +100,42 @@ def _model_from(mapping: Any) -> str | None:
 
 
 def _find_collector(metadata: Mapping[str, Any] | None) -> TokenCollector | None:
-    collector = current_collector()
+    collector = _current.get()
     if collector is not None:
         return collector
+    namespace = None
     if metadata:
         for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
-            namespace = metadata.get(key)
-            if isinstance(namespace, str) and namespace:
-                found = collector_for_namespace(namespace)
+            found_ns = metadata.get(key)
+            if isinstance(found_ns, str) and found_ns:
+                namespace = found_ns
+                found = collector_for_namespace(found_ns)
                 if found is not None:
                     return found
+    _warn_unattributed(namespace)
     return None
+
+
+def _warn_unattributed(namespace: str | None) -> None:
+    if namespace is None:
+        warn_once(
+            "unattributed:no-node",
+            "an LLM call was seen outside any node: no node_wrapper node is"
+            " running in its context and its metadata has no LangGraph"
+            " namespace. Its usage is not recorded. Call the model inside a"
+            " node decorated with node_wrapper, and when it runs on another"
+            " thread pass the node's config: model.invoke(..., config=config)"
+            " (warned once per process)",
+        )
+    else:
+        warn_once(
+            "unattributed:unwrapped-node",
+            "an LLM call was seen in LangGraph task %r, which is not a running"
+            " node decorated with node_wrapper. Its usage is not recorded."
+            " Wrap that node with node_wrapper, or pass the wrapped node's"
+            " config to the model call (warned once per process)",
+            namespace,
+        )
 
 
 class TokenUsageCallbackHandler(BaseCallbackHandler):
@@ -113,8 +161,9 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
 
     def __init__(self) -> None:
         super().__init__()
+        # Calls between their start and end. No lock: one ``dict`` store or
+        # ``pop`` is atomic, and each run id is stored and popped once.
         self._pending: dict[UUID, _Pending] = {}
-        self._lock = threading.Lock()
 
     # -- chains: which graph invocation a node runs in --------------------------
 
@@ -159,15 +208,20 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         collector = _find_collector(metadata)
         if collector is None:
             return
-        model_name = (metadata or {}).get("ls_model_name") or _model_from(
-            invocation_params
+        if metadata:
+            model_name = metadata.get("ls_model_name") or _model_from(invocation_params)
+            provider = metadata.get("ls_provider")
+        else:
+            model_name = _model_from(invocation_params)
+            provider = None
+        pending = _Pending(
+            collector,
+            model_name if isinstance(model_name, str) else None,
+            prompt_chars,
+            provider if isinstance(provider, str) else None,
+            _now(UTC),
         )
-        with self._lock:
-            self._pending[run_id] = _Pending(
-                collector,
-                model_name if isinstance(model_name, str) else None,
-                prompt_chars,
-            )
+        self._pending[run_id] = pending
 
     def on_chat_model_start(
         self,
@@ -181,9 +235,18 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Note the call, its node and its prompt size."""
-        with guard("token callback"):
-            chars = sum(_text_length(m.content) for batch in messages for m in batch)
+        # The guard's logic without its three calls: this runs for every call.
+        try:
+            chars = 0
+            for batch in messages:
+                for message in batch:
+                    content = message.content
+                    chars += (
+                        len(content) if type(content) is str else _text_length(content)
+                    )
             self._start(run_id, metadata, kwargs.get("invocation_params"), chars)
+        except Exception as exc:
+            report("token callback", exc)
 
     def on_llm_start(
         self,
@@ -212,27 +275,13 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Count the finished call against its node."""
-        with self._lock:
-            pending = self._pending.pop(run_id, None)
+        pending = self._pending.pop(run_id, None)
         if pending is None:
             return
-        with guard("token callback"):
-            usage, model_name, message_ids = _read_usage(response)
-            collector = pending.collector
-            collector.note_messages(message_ids)
-            reported = usage is not None
-            counts = usage or {}
-            collector.add(
-                make_usage(
-                    counts.get("prompt"),
-                    counts.get("completion"),
-                    counts.get("total"),
-                    model_name or pending.model_name,
-                    pending.prompt_chars,
-                    usage_reported=reported,
-                ),
-                str(run_id),
-            )
+        try:
+            _record(pending, response, run_id, None)
+        except Exception as exc:
+            report("token callback", exc)
 
     def on_llm_error(
         self,
@@ -242,16 +291,90 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        """Forget a failed call."""
-        with self._lock:
-            self._pending.pop(run_id, None)
+        """Keep the failed or aborted call, with the partial usage LangChain
+        passes as ``response`` (a stream cut off after some chunks)."""
+        pending = self._pending.pop(run_id, None)
+        if pending is None:
+            return
+        with guard("token callback"):
+            response = kwargs.get("response")
+            _record(
+                pending,
+                response if isinstance(response, LLMResult) else None,
+                run_id,
+                error,
+            )
 
 
-def _read_usage(
-    response: LLMResult,
-) -> tuple[dict[str, Any] | None, str | None, list[str]]:
+def _record(
+    pending: _Pending,
+    response: LLMResult | None,
+    run_id: UUID,
+    error: BaseException | None,
+) -> None:
+    """One call, one ``TokenUsage``, into its node's collector."""
+    counts: Counts | None = None
+    model_name: str | None = None
+    message_ids: list[str] | None = None
+    if response is not None:
+        counts, model_name, message_ids = _read_usage(response)
+    run = str(run_id)
+    status: CallStatus = "success"
+    error_type = None
+    if error is not None:
+        status = "aborted" if isinstance(error, _ABORTS) else "error"
+        error_type = type(error).__name__
+    model = model_name or pending.model_name
+    if counts is None:
+        prompt = completion = total = 0
+        details = None
+    else:
+        prompt, completion, total, details = counts
+    if (
+        type(prompt) is int
+        and type(completion) is int
+        and type(total) is int
+        and prompt >= 0
+        and completion >= 0
+        and total >= 0
+        and prompt + completion <= MAX_COUNT
+        and total <= MAX_COUNT
+    ):
+        # Clean counts, as every provider reports them: skip validation.
+        usage = build_call_usage(
+            prompt,
+            completion,
+            total or prompt + completion,
+            model,
+            pending.prompt_chars,
+            counts is not None,
+            details,
+            pending.provider,
+            run,
+            pending.started_at,
+            _now(UTC),
+            status,
+            error_type,
+        )
+    else:
+        extra: dict[str, Any] = dict(details or ())
+        extra.update(
+            provider=pending.provider,
+            run_id=run,
+            started_at=pending.started_at,
+            ended_at=_now(UTC),
+            status=status,
+            error_type=error_type,
+        )
+        usage = make_usage(
+            prompt, completion, total, model, pending.prompt_chars, True, extra
+        )
+    pending.collector.add(usage, run, message_ids)
+
+
+def _read_usage(response: LLMResult) -> tuple[Counts | None, str | None, list[str]]:
     """(token counts or None, model name, ids of the returned messages)."""
-    usage: dict[str, Any] | None = None
+    usage: Counts | None = None
     model_name: str | None = None
     message_ids: list[str] = []
     for generations in response.generations:
@@ -267,31 +390,22 @@ def _read_usage(
             if usage is None and found:
                 # One call, one usage: providers that return several
                 # generations (n > 1) attach the call's usage to each.
-                usage = {
-                    "prompt": found.get("input_tokens"),
-                    "completion": found.get("output_tokens"),
-                    "total": found.get("total_tokens"),
-                }
+                # (``from_usage_metadata``, inlined: once per call.)
+                inputs = found.get("input_token_details")
+                outputs = found.get("output_token_details")
+                usage = (
+                    found.get("input_tokens"),
+                    found.get("output_tokens"),
+                    found.get("total_tokens"),
+                    details_fields(inputs, outputs) if inputs or outputs else None,
+                )
     output = response.llm_output
     if isinstance(output, Mapping):
         model_name = model_name or _model_from(output)
         if usage is None:
-            for key in ("token_usage", "usage"):
+            for key in ("token_usage", "usage", "usage_metadata"):
                 found = output.get(key)
                 if isinstance(found, Mapping) and found:
-                    usage = {
-                        "prompt": _first(found, ("prompt_tokens", "input_tokens")),
-                        "completion": _first(
-                            found, ("completion_tokens", "output_tokens")
-                        ),
-                        "total": found.get("total_tokens"),
-                    }
+                    usage = from_provider_usage(found)
                     break
     return usage, model_name, message_ids
-
-
-def _first(mapping: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    for key in keys:
-        if mapping.get(key) is not None:
-            return mapping[key]
-    return None

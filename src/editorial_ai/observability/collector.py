@@ -14,14 +14,15 @@ dropped with a debug log: it never raises and never reaches a later node.
 
 from __future__ import annotations
 
+import inspect
 import logging
-import math
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._internal import guard, warn_failure, warn_once
+from ._internal import guard, warn_once
+from ._record_args import bind, count, optional_fields, record_signature, text
 from .models import MAX_COUNT, TokenUsage, build_token_usage
 
 _debug = logging.getLogger("editorial_ai.observability").debug
@@ -48,19 +49,36 @@ class TokenCollector:
     seen_run_ids: set[str] | None = None
     """Run ids of the LLM calls counted; made on the first one."""
     seen_message_ids: set[str] | None = None
-    """Ids of the AI messages whose usage a handler counted (see
-    ``node_wrapper``'s fallback for calls no handler saw)."""
+    """Ids of the AI messages whose usage was counted in this node or in a
+    node running inside it (see ``node_wrapper``'s fallback for calls no
+    handler saw)."""
+    parent: TokenCollector | None = None
+    """The collector of the wrapped node this one runs inside (a subgraph's
+    node inside the node that invoked the subgraph), if any."""
 
-    def add(self, usage: TokenUsage, run_id: str | None = None) -> bool:
-        """Add one call; ``False`` if a call with this ``run_id`` was counted."""
+    def add(
+        self,
+        usage: TokenUsage,
+        run_id: str | None = None,
+        message_ids: list[str] | None = None,
+    ) -> bool:
+        """Add one call; ``False`` if a call with this ``run_id`` was counted.
+
+        ``message_ids``: the AI messages the call returned, noted as counted
+        (:meth:`note_messages`) under the same lock.
+        """
         if usage.model_name is None:
             _warn_no_model()
         if run_id is None:
             self.usages.append(usage)
+            if message_ids:
+                self.note_messages(message_ids)
             return True
         # One lock for all collectors: only LLM calls take it, a node run
         # does not (a lock per collector cost every node run its creation).
         with _dedupe_lock:
+            if message_ids:
+                self._note(message_ids)
             seen = self.seen_run_ids
             if seen is None:
                 seen = self.seen_run_ids = set()
@@ -71,12 +89,20 @@ class TokenCollector:
         return True
 
     def note_messages(self, message_ids: list[str]) -> None:
-        """Remember the ids of AI messages whose usage was counted."""
+        """Remember the ids of AI messages whose usage was counted, here and
+        in every enclosing node: a message counted anywhere in the invocation
+        is not counted again by an enclosing node's fallback."""
         if message_ids:
             with _dedupe_lock:
-                if self.seen_message_ids is None:
-                    self.seen_message_ids = set()
-                self.seen_message_ids.update(message_ids)
+                self._note(message_ids)
+
+    def _note(self, message_ids: list[str]) -> None:
+        collector: TokenCollector | None = self
+        while collector is not None:
+            if collector.seen_message_ids is None:
+                collector.seen_message_ids = set()
+            collector.seen_message_ids.update(message_ids)
+            collector = collector.parent
 
     def harvest(self) -> list[TokenUsage]:
         """Return the calls counted so far and start over."""
@@ -139,49 +165,6 @@ def reset_token_collector() -> None:
     _current.set(TokenCollector())
 
 
-def _count(value: object, name: str) -> int:
-    if value is None:
-        return 0
-    number: int
-    if isinstance(value, bool):
-        number = int(value)
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and math.isfinite(value):
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        digits = value.strip()
-        # int() of over 4,300 digits raises; any such count is out of range.
-        number = int(digits) if len(digits) <= 20 else MAX_COUNT + 1
-    else:
-        warn_failure(
-            "record_token_usage:" + name,
-            "record_token_usage: %s=%r is not a token count; counted as 0",
-            name,
-            value,
-        )
-        return 0
-    if number < 0:
-        warn_failure(
-            "record_token_usage:" + name,
-            "record_token_usage: %s=%r is negative; counted as 0",
-            name,
-            value,
-        )
-        return 0
-    if number > MAX_COUNT:
-        # Refused, not clamped: no provider reports such a count, and a sum
-        # or a price computed from it would be meaningless.
-        warn_failure(
-            "record_token_usage:" + name,
-            "record_token_usage: %s is over %d, out of range; counted as 0",
-            name,
-            MAX_COUNT,
-        )
-        return 0
-    return number
-
-
 def make_usage(
     prompt_tokens: object,
     completion_tokens: object,
@@ -189,13 +172,15 @@ def make_usage(
     model_name: object = None,
     prompt_chars: object = 0,
     usage_reported: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> TokenUsage:
-    """Build a ``TokenUsage`` from untrusted values, never raising."""
-    name: str | None
-    if model_name is None or isinstance(model_name, str):
-        name = model_name or None
-    else:
-        name = str(model_name)
+    """Build a ``TokenUsage`` from untrusted counts, never raising.
+
+    ``extra`` holds optional ``TokenUsage`` fields by name, already of the
+    right types (the handler builds them; :func:`record_token_usage` checks
+    what its caller gave).
+    """
+    name = text(model_name)
     if (
         type(prompt_tokens) is int
         and type(completion_tokens) is int
@@ -207,71 +192,115 @@ def make_usage(
         and prompt_tokens + completion_tokens <= MAX_COUNT
     ):
         # Clean counts, as every provider reports them: skip validation.
+        total = total_tokens or prompt_tokens + completion_tokens
         return build_token_usage(
             prompt_tokens,
             completion_tokens,
-            total_tokens or prompt_tokens + completion_tokens,
+            total,
             name,
             prompt_chars,
             usage_reported,
+            extra,
         )
     return TokenUsage(
-        prompt_tokens=_count(prompt_tokens, "prompt_tokens"),
-        completion_tokens=_count(completion_tokens, "completion_tokens"),
-        total_tokens=_count(total_tokens, "total_tokens"),
+        prompt_tokens=count(prompt_tokens, "prompt_tokens"),
+        completion_tokens=count(completion_tokens, "completion_tokens"),
+        total_tokens=count(total_tokens, "total_tokens"),
         model_name=name,
-        prompt_chars=_count(prompt_chars, "prompt_chars"),
+        prompt_chars=count(prompt_chars, "prompt_chars"),
         usage_reported=usage_reported,
+        **(extra or {}),
     )
 
 
-def record_token_usage(
-    prompt_tokens: int,
-    completion_tokens: int,
-    total_tokens: int,
-    model_name: str | None = None,
-    *,
-    prompt_chars: int = 0,
-    run_id: str | None = None,
-    usage_reported: bool = True,
-) -> None:
+# -- record_token_usage: the original pipeline's calls, unchanged ------------
+
+
+def _record_token_usage(*args: Any, **kwargs: Any) -> None:
     """Count one LLM call against the node running in this context.
 
-    Never raises: ``None``, negative or non-numeric counts are counted as 0
-    (with a warning); outside any node the call is dropped.
+    Never raises, whatever it is given. Call shapes (all recorded):
+
+    * ``record_token_usage(120, 30, 150)`` and
+      ``record_token_usage(120, 30, 150, "gpt-4o-mini")`` (positional model);
+    * the editorial pipeline's calls, unchanged:
+      ``record_token_usage(prompt_tokens=..., completion_tokens=...,
+      total_tokens=..., model_name=..., routing_reason=...,
+      cached_tokens=...)``, also positionally in that order;
+    * any of the keywords below.
+
+    Misuse is one warning per kind and process, and the call is still
+    recorded: an unknown keyword or a positional argument past the sixth is
+    ignored; a value given by position and by keyword takes the keyword;
+    ``None``, negative or non-numeric counts count as 0. Outside any node
+    (no ``reset_token_collector()`` in this context, no wrapped node running)
+    the call is dropped with a debug log.
 
     Args:
-        prompt_tokens: input tokens the provider reported.
-        completion_tokens: output tokens the provider reported.
+        prompt_tokens: input tokens the provider reported (cached ones
+            included).
+        completion_tokens: output tokens (reasoning included).
         total_tokens: total tokens; 0 means prompt + completion.
         model_name: the model that served the call, if known.
+        routing_reason: why this model was chosen (the pipeline's router).
+        cached_tokens: of ``prompt_tokens``, those read from a cache.
         prompt_chars: characters of prompt text sent.
         run_id: the LLM call's run id; a second record with the same id in
             the same node is ignored.
         usage_reported: ``False`` for a call whose provider reported no usage.
+        cache_creation_tokens: of ``prompt_tokens``, those written to a cache.
+        cache_creation_5m_tokens: of those, written for 5 minutes.
+        cache_creation_1h_tokens: of those, written for 1 hour.
+        reasoning_tokens: of ``completion_tokens``, those spent reasoning.
+        token_details: other counts by name (``{"input_audio": 12}``).
+        provider: who served the call (``openai``, ``anthropic``, ...).
+        status: ``success``, ``error`` or ``aborted``.
+        error_type: the exception's class name for a failed call.
+        started_at: when the call started.
+        ended_at: when it ended.
 
     Example:
         >>> reset_token_collector()
         >>> record_token_usage(100, 20, 120, "claude-sonnet-4-5", prompt_chars=412)
-        >>> harvest_tokens()[0].prompt_chars
-        412
+        >>> record_token_usage(prompt_tokens=900, completion_tokens=80,
+        ...     total_tokens=980, model_name="gemini-2.5-flash",
+        ...     routing_reason="long context", cached_tokens=600)
+        >>> [(u.prompt_chars, u.cached_tokens) for u in harvest_tokens()]
+        [(412, 0), (0, 600)]
     """
     with guard("record_token_usage"):
+        values = bind(args, kwargs) if len(args) != 3 or kwargs else None
         collector = _current.get()
         if collector is None:
             _debug("record_token_usage outside any node: dropped")
             return
+        if values is None:  # the plain (prompt, completion, total) call
+            collector.add(make_usage(*args))
+            return
+        run_id = text(values.get("run_id"))
         collector.add(
             make_usage(
-                prompt_tokens,
-                completion_tokens,
-                total_tokens,
-                model_name,
-                prompt_chars,
-                usage_reported,
+                values.get("prompt_tokens", 0),
+                values.get("completion_tokens", 0),
+                values.get("total_tokens", 0),
+                values.get("model_name"),
+                values.get("prompt_chars", 0),
+                bool(values.get("usage_reported", True)),
+                optional_fields(values),
             ),
             run_id,
         )
+
+
+_record_token_usage.__name__ = _record_token_usage.__qualname__ = "record_token_usage"
+_record_token_usage.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    record_signature
+)
+
+if TYPE_CHECKING:
+    record_token_usage = record_signature
+else:
+    record_token_usage = _record_token_usage
 
 
 def harvest_tokens() -> list[TokenUsage]:

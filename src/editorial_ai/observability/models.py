@@ -9,9 +9,9 @@ can never disagree with itself; they appear in the JSON for readers such as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
@@ -203,6 +203,12 @@ class NodeRunHead(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def llm_calls(self) -> int:
+        """LLM calls the node made, failed and aborted ones included."""
+        return len(self.token_usage)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def unreported_calls(self) -> int:
         """LLM calls whose provider reported no usage: the totals miss them."""
         usages = self.token_usage
@@ -238,6 +244,38 @@ class NodeRunLog(NodeRunHead):
     """For a run that resumed after ``interrupt()``: the values it was resumed
     with (``Command(resume=...)``), in the order of ``resumed_interrupt_ids``
     (snapshotted)."""
+
+
+class ThreadPrice(Protocol):
+    """What pricing a thread's calls gives ``from_logs``."""
+
+    @property
+    def estimated_cost_usd(self) -> float | None: ...
+    @property
+    def unpriced_tokens(self) -> int: ...
+    @property
+    def unpriced_calls(self) -> int: ...
+
+
+_thread_pricer: Callable[[Sequence[NodeRunHead]], ThreadPrice] | None = None
+
+
+def set_thread_pricer(
+    pricer: Callable[[Sequence[NodeRunHead]], ThreadPrice] | None,
+) -> None:
+    """Set the function ``PipelineRunSummary.from_logs`` prices threads with.
+
+    The models import nothing of this package, and the pricing module, which
+    builds on them, sets its ``thread_cost`` here when it is imported (the
+    package's ``__init__`` imports it, so it is always set once any part of
+    the package is loaded). ``None`` leaves costs unknown.
+
+    Example:
+        >>> from editorial_ai.observability.pricing import thread_cost
+        >>> set_thread_pricer(thread_cost)
+    """
+    global _thread_pricer
+    _thread_pricer = pricer
 
 
 class PipelineRunSummary(BaseModel):
@@ -300,16 +338,23 @@ class PipelineRunSummary(BaseModel):
               else ``interrupted`` when any node's latest run is
               ``interrupted`` (waiting for a human to resume it); else
               ``running`` when there are no logs; else ``completed``.
-            * ``estimated_cost_usd`` / ``unpriced_tokens``: the thread's calls
-              priced with :func:`~editorial_ai.observability.pricing.load_price_table`.
+            * ``estimated_cost_usd`` / ``unpriced_tokens`` / ``unpriced_calls``:
+              the thread's calls priced by the pricing module's ``thread_cost``
+              with the table of ``load_price_table()`` (set through
+              :func:`set_thread_pricer`, so this module imports nothing of
+              ours); all ``None``/0 if no pricer is set.
+            * ``llm_calls``: every call recorded, failed and aborted ones
+              included; ``unreported_calls``: those whose provider reported
+              no usage, which the token totals miss; cached, cache-write and
+              reasoning totals: sums over the calls (parts of the prompt and
+              completion totals).
 
         Args:
             thread_id: the thread the logs belong to.
             logs: its node runs, in any order.
         """
-        from .pricing import thread_cost  # the price table imports these models
-
-        cost = thread_cost(logs)
+        pricer = _thread_pricer
+        cost = None if pricer is None else pricer(logs)
         if not logs:
             return cls(
                 thread_id=thread_id,
@@ -321,7 +366,7 @@ class PipelineRunSummary(BaseModel):
                 status="running",
                 started_at=None,
                 ended_at=None,
-                estimated_cost_usd=cost.estimated_cost_usd,
+                estimated_cost_usd=None if cost is None else cost.estimated_cost_usd,
             )
         latest: dict[str, NodeRunHead] = {}
         for log in sorted(logs, key=lambda item: item.started_at):
@@ -336,19 +381,26 @@ class PipelineRunSummary(BaseModel):
             status = "completed"
         started_at = min(log.started_at for log in logs)
         ended_at = max(log.ended_at for log in logs)
+        usages = [usage for log in logs for usage in log.token_usage]
         return cls(
             thread_id=thread_id,
             node_count=len(logs),
             total_duration_ms=sum(log.duration_ms for log in logs),
-            total_prompt_tokens=sum(log.total_prompt_tokens for log in logs),
-            total_completion_tokens=sum(log.total_completion_tokens for log in logs),
-            total_tokens=sum(log.total_tokens for log in logs),
+            total_prompt_tokens=sum(u.prompt_tokens for u in usages),
+            total_completion_tokens=sum(u.completion_tokens for u in usages),
+            total_tokens=sum(u.total_tokens for u in usages),
             status=status,
             started_at=started_at,
             ended_at=ended_at,
             wall_time_ms=(ended_at - started_at).total_seconds() * 1000,
-            estimated_cost_usd=cost.estimated_cost_usd,
-            unpriced_tokens=cost.unpriced_tokens,
+            estimated_cost_usd=None if cost is None else cost.estimated_cost_usd,
+            unpriced_tokens=0 if cost is None else cost.unpriced_tokens,
+            total_cached_tokens=sum(u.cached_tokens for u in usages),
+            total_cache_creation_tokens=sum(u.cache_creation_tokens for u in usages),
+            total_reasoning_tokens=sum(u.reasoning_tokens for u in usages),
+            llm_calls=len(usages),
+            unreported_calls=sum(not u.usage_reported for u in usages),
+            unpriced_calls=0 if cost is None else cost.unpriced_calls,
         )
 
 
@@ -377,21 +429,6 @@ def build_node_run_log(fields: dict[str, Any]) -> NodeRunLog:
 _USAGE_FIELDS_SET = set(TokenUsage.model_fields)
 
 
-_USAGE_DEFAULTS: dict[str, Any] = {
-    name: info.default
-    for name, info in TokenUsage.model_fields.items()
-    if name
-    not in (
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "model_name",
-        "prompt_chars",
-        "usage_reported",
-    )
-}
-
-
 def build_token_usage(
     prompt_tokens: int,
     completion_tokens: int,
@@ -399,13 +436,14 @@ def build_token_usage(
     model_name: str | None,
     prompt_chars: int,
     usage_reported: bool,
-    **extra: Any,
+    extra: dict[str, Any] | None = None,
 ) -> TokenUsage:
     """A ``TokenUsage`` from checked values (non-negative ints, UTC times),
     unvalidated: the callback handler's path, once per LLM call. ``extra``
     holds optional fields by name; the rest take their defaults."""
     usage = TokenUsage.__new__(TokenUsage)
-    _set = object.__setattr__
+    # Every field, literally: building this dict is cheaper than copying and
+    # updating a template of defaults.
     fields = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -413,10 +451,73 @@ def build_token_usage(
         "model_name": model_name,
         "prompt_chars": prompt_chars,
         "usage_reported": usage_reported,
-        **_USAGE_DEFAULTS,
+        "cached_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cache_creation_5m_tokens": None,
+        "cache_creation_1h_tokens": None,
+        "reasoning_tokens": 0,
+        "token_details": None,
+        "provider": None,
+        "run_id": None,
+        "started_at": None,
+        "ended_at": None,
+        "status": "success",
+        "error_type": None,
+        "routing_reason": None,
     }
     if extra:
         fields.update(extra)
+    _set = object.__setattr__
+    _set(usage, "__dict__", fields)
+    _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
+    _set(usage, "__pydantic_extra__", None)
+    _set(usage, "__pydantic_private__", None)
+    return usage
+
+
+def build_call_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    total_tokens: int,
+    model_name: str | None,
+    prompt_chars: int,
+    usage_reported: bool,
+    details: dict[str, Any] | None,
+    provider: str | None,
+    run_id: str,
+    started_at: datetime,
+    ended_at: datetime,
+    status: CallStatus,
+    error_type: str | None,
+) -> TokenUsage:
+    """:func:`build_token_usage` for the callback handler's end of a call,
+    with every field it knows given at once (one dict built, none merged).
+    ``details`` holds the cache, reasoning and other counts by field name."""
+    usage = TokenUsage.__new__(TokenUsage)
+    fields = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": total_tokens,
+        "model_name": model_name,
+        "prompt_chars": prompt_chars,
+        "usage_reported": usage_reported,
+        "cached_tokens": 0,
+        "cache_creation_tokens": 0,
+        "cache_creation_5m_tokens": None,
+        "cache_creation_1h_tokens": None,
+        "reasoning_tokens": 0,
+        "token_details": None,
+        "provider": provider,
+        "run_id": run_id,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "status": status,
+        "error_type": error_type,
+        "routing_reason": None,
+    }
+    if details:
+        fields.update(details)
+    _set = object.__setattr__
     _set(usage, "__dict__", fields)
     _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
     _set(usage, "__pydantic_extra__", None)

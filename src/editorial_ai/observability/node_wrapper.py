@@ -34,6 +34,7 @@ from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command
 
 from ._internal import guard, report, warn_once
+from ._usage import from_usage_metadata
 from .collector import (
     TokenCollector,
     _by_namespace,
@@ -137,7 +138,13 @@ def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
             None if callbacks is None else getattr(callbacks, "parent_run_id", None)
         )
         invocation = None if parent is None else _roots.get(parent)
-        collector = TokenCollector()
+        # The wrapped node this one runs inside (a subgraph's node): its
+        # context's collector, else, on a thread that did not copy the
+        # context, the collector of the enclosing task's namespace.
+        parent = _current.get()
+        if parent is None and namespace and "|" in namespace:
+            parent = _by_namespace.get(namespace.rpartition("|")[0])
+        collector = TokenCollector(parent=parent)
         token = _current.set(collector)
         if namespace:
             _by_namespace[namespace] = collector
@@ -254,10 +261,13 @@ def _iter_messages(update: Any) -> Iterator[AIMessage]:
 
 
 def _unseen_usage(run: _Run, result: Any) -> list[TokenUsage]:
-    """Usage of AI messages the node returned that no handler counted.
+    """Usage of AI messages the node returned that was not counted yet.
 
     A message the node received in its input (same object or same id) is not
-    new; a message whose id a handler already counted is not counted again.
+    new; a message whose id was counted anywhere in this invocation (by a
+    handler, or by the fallback of a node running inside this one, such as a
+    subgraph's node) is not counted again. The messages counted here are
+    noted in the enclosing nodes, so their fallbacks skip them too.
     """
     returned = [m for m in _iter_messages(result) if m.usage_metadata]
     if not returned:
@@ -266,21 +276,34 @@ def _unseen_usage(run: _Run, result: Any) -> list[TokenUsage]:
     received_ids = {m.id for m in _iter_messages(run.state) if m.id}
     seen = run.collector.seen_message_ids or ()
     usages = []
+    counted: list[str] = []
     for message in returned:
         if id(message) in received or message.id in received_ids:
             continue
-        if message.id and message.id in seen:
-            continue
-        usage: Mapping[str, Any] = message.usage_metadata or {}
+        if message.id:
+            if message.id in seen or message.id in counted:
+                continue
+            counted.append(message.id)
+        prompt, completion, total, details = from_usage_metadata(
+            message.usage_metadata or {}
+        )
         metadata = message.response_metadata or {}
+        extra = details or {}
+        provider = metadata.get("model_provider")
+        if isinstance(provider, str):
+            extra["provider"] = provider
         usages.append(
             make_usage(
-                usage.get("input_tokens"),
-                usage.get("output_tokens"),
-                usage.get("total_tokens"),
+                prompt,
+                completion,
+                total,
                 metadata.get("model_name") or metadata.get("model"),
+                extra=extra,
             )
         )
+    parent = run.collector.parent
+    if counted and parent is not None:
+        parent.note_messages(counted)
     return usages
 
 
@@ -523,6 +546,7 @@ def node_wrapper(
     name: str | None = None,
     /,
     *,
+    node_name: str | None = None,
     skip_if: Callable[[Any], Any] | None = None,
     capture_io: bool = True,
     snapshot_options: SnapshotOptions | None = None,
@@ -538,6 +562,7 @@ def node_wrapper(
     name: Any = None,
     /,
     *,
+    node_name: str | None = None,
     skip_if: Callable[[Any], Any] | None = None,
     capture_io: bool = True,
     snapshot_options: SnapshotOptions | None = None,
@@ -549,13 +574,15 @@ def node_wrapper(
 ) -> Any:
     """Record every execution of a LangGraph node as one ``NodeRunLog``.
 
-    All four spellings work: ``node_wrapper("name")(fn)``,
-    ``@node_wrapper("name")``, ``@node_wrapper()`` and bare ``@node_wrapper``.
-    Without a name, the node name LangGraph runs it under is used
-    (``langgraph_node``), else the function's name.
+    All these spellings work: ``node_wrapper("name")(fn)``,
+    ``@node_wrapper("name")``, ``node_wrapper(node_name="name")(fn)`` (the
+    editorial pipeline's keyword), ``@node_wrapper()`` and bare
+    ``@node_wrapper``. Without a name, the node name LangGraph runs it under
+    is used (``langgraph_node``), else the function's name.
 
     Args:
         name: the node name to record; default the LangGraph node name.
+        node_name: the same, as a keyword; give one of the two.
         skip_if: ``skip_if(state)`` true writes a ``skipped`` record and
             returns no update without calling the node. If the predicate
             raises, the node runs (with a warning).
@@ -585,6 +612,14 @@ def node_wrapper(
         >>> builder.compile().invoke({"topic": "AI"})["draft"]
         'On AI'
     """
+    if node_name is not None:
+        if not isinstance(node_name, str):
+            raise TypeError(
+                "node_wrapper: node_name must be a str, got %r" % (node_name,)
+            )
+        if name is not None and name != node_name:
+            raise TypeError("node_wrapper: give the name once (name or node_name)")
+        name = node_name
     shortcuts: dict[str, Any] = {
         key: value
         for key, value in (

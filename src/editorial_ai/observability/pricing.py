@@ -22,22 +22,36 @@ that finds a table entry:
    version suffix (``-v1:0``);
 3. then without snapshot suffixes, repeatedly: ``-YYYY-MM-DD``,
    ``-YYYYMMDD``, ``-NNN`` or ``-NNNN`` (``-002``, ``-0613``), ``-latest``,
-   ``-preview`` and what follows it, ``-v2`` and a Vertex ``@20241022``;
+   ``-v2`` and a Vertex ``@20241022``; so a dated snapshot
+   (``gpt-4o-mini-2024-07-18``, ``claude-sonnet-4-5-20250929``) is priced as
+   its model;
 4. then the longest table entry that is a prefix of the name at a ``-``
    boundary (``gpt-5-codex`` is priced as ``gpt-5``), unless what follows the
    entry names another model: a segment holding a digit (another version,
    context size or parameter count) or a word such as ``mini``, ``pro``,
-   ``lite``, ``realtime`` or ``audio``. Those give ``None`` rather than a
-   wrong price, so ``gpt-4o-mini-...`` is never priced as ``gpt-4o``.
+   ``lite``, ``realtime``, ``audio`` or ``preview``. Those give ``None``
+   rather than a wrong price, so ``gpt-4o-mini-...`` is never priced as
+   ``gpt-4o``, and a preview (``gemini-2.5-flash-preview-09-2025``) is priced
+   only when the table lists it by name, never at its released model's
+   price.
 
 A snapshot that was priced differently from its alias is listed by its full
 name (``gpt-4o-2024-05-13``), which rule 1 finds first. Resolutions are cached
 per table.
 
-Costs. A call costs ``prompt_tokens`` at the input rate plus
-``completion_tokens`` at the output rate; it cannot be priced when its model
-is unknown or when its provider reported no usage, or only a total, and it
-costs 0.0 when it reported 0 tokens. A node run or a thread
+Costs are the provider's bill. A call's prompt tokens are priced by kind:
+those read from a cache (``cached_tokens``) at the ``cached_input`` rate,
+those written to one (``cache_creation_tokens``) at the ``cache_write`` rate
+(Anthropic: 1.25x input for a 5-minute write) or, for the 1-hour writes
+Anthropic reports apart, ``cache_write_1h`` (2x input), the rest at
+``input``. A write whose duration is not reported is a 5-minute write (the
+default). ``completion_tokens`` are priced at ``output``; reasoning tokens are
+a part of them, at the same rate, and their cost is also given apart
+(``reasoning_usd``). A call cannot be priced (``None``, never a guess) when
+its model is unknown, when its provider reported no usage or only a total,
+when it read from or wrote to a cache and the table has no rate for that, or
+when it ran on a service tier the table does not price (OpenAI ``priority``
+and ``flex``); it costs 0.0 when it reported 0 tokens. A node run or a thread
 (:class:`NodeCost`, :class:`ThreadCost`) sums the calls that could be priced,
 is ``None`` when some call could not be priced and none could, and 0.0 without
 LLM calls; beside the sum it counts the calls and tokens left out and names
@@ -58,6 +72,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
+from . import models
 from ._internal import warn_failure
 from .models import NodeRunHead, NodeRunLog, TokenUsage  # noqa: F401 (examples)
 
@@ -78,9 +93,10 @@ _PATH_PREFIX = re.compile(r"^.*/")
 # names with a dot keep a digit before it (``gpt-4.1``), so they never match.
 _DOTTED_PREFIX = re.compile(r"^(?:[a-z][a-z-]*\.)+")
 _BEDROCK_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
+# A preview is not a snapshot: it is priced only under its own name (a user
+# table may list it), never at the general-availability price by guess.
 _SNAPSHOT_SUFFIX = re.compile(
-    r"(?:@.*|-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-preview(?:-.*)?"
-    r"|-v\d+(?::\d+)?)$"
+    r"(?:@.*|-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{3,4}|-latest|-v\d+(?::\d+)?)$"
 )
 # A word after a table entry that makes the name another model, priced
 # differently (a size tier, a modality, a deep-research agent).
@@ -89,7 +105,7 @@ _OTHER_MODEL_WORDS = frozenset(
         "mini", "nano", "pro", "lite", "flash", "turbo", "max", "ultra",
         "large", "medium", "small", "plus", "instruct", "realtime", "audio",
         "tts", "transcribe", "image", "embedding", "live", "vision", "deep",
-        "research",
+        "research", "preview", "exp", "experimental", "thinking",
     }
 )  # fmt: skip
 
@@ -106,8 +122,13 @@ class ModelPrice:
     input: float
     output: float
     cached_input: float | None = None
-    """Rate for prompt tokens served from the provider's cache; informative,
-    the estimate prices every prompt token at ``input``."""
+    """Rate for prompt tokens read from the provider's cache."""
+    cache_write: float | None = None
+    """Rate for prompt tokens written to the cache (Anthropic's 5-minute
+    writes: 1.25x ``input``); ``None``: cache writes cannot be priced."""
+    cache_write_1h: float | None = None
+    """Rate for prompt tokens written to the cache for 1 hour (Anthropic: 2x
+    ``input``)."""
 
 
 class PriceTable:
@@ -239,11 +260,14 @@ def _parse_price(entry: object) -> ModelPrice | None:
     input_rate, output_rate = _rate(entry.get("input")), _rate(entry.get("output"))
     if input_rate is None or output_rate is None:
         return None
-    cached = entry.get("cached_input")
-    cached_rate = None if cached is None else _rate(cached)
-    if cached is not None and cached_rate is None:
-        return None
-    return ModelPrice(input_rate, output_rate, cached_rate)
+    optional: list[float | None] = []
+    for key in ("cached_input", "cache_write", "cache_write_1h"):
+        value = entry.get(key)
+        rate = None if value is None else _rate(value)
+        if value is not None and rate is None:
+            return None
+        optional.append(rate)
+    return ModelPrice(input_rate, output_rate, *optional)
 
 
 def _parse_table(
@@ -331,8 +355,9 @@ def load_price_table(path: str | os.PathLike[str] | None = None) -> PriceTable:
 
     The user table is the JSON file at ``path``, else at
     ``$EDITORIAL_AI_PRICES``; it has the shipped file's shape
-    (``{"models": {"my-model": {"input": 0.5, "output": 1.5}}}``) or is the
-    bare mapping of model to prices. Its entries replace shipped ones of the
+    (``{"models": {"my-model": {"input": 0.5, "output": 1.5}}}``, with the
+    optional rates ``cached_input``, ``cache_write`` and ``cache_write_1h``)
+    or is the bare mapping of model to prices. Its entries replace shipped ones of the
     same name and add the others. A missing or malformed file warns and the
     shipped prices are used; a malformed entry warns and is skipped. Never
     raises.
@@ -342,8 +367,8 @@ def load_price_table(path: str | os.PathLike[str] | None = None) -> PriceTable:
 
     Example:
         >>> table = load_price_table()
-        >>> table.price("gpt-4o-mini-2024-07-18")
-        ModelPrice(input=0.15, output=0.6, cached_input=0.075)
+        >>> table.price("gpt-4o-mini-2024-07-18").cached_input
+        0.075
     """
     shipped = _shipped_table()
     if path is None:
@@ -359,15 +384,103 @@ def load_price_table(path: str | os.PathLike[str] | None = None) -> PriceTable:
 # -- costs --------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CallCost:
+    """What one LLM call cost, by kind of token (USD).
+
+    ``total`` is the bill; ``reasoning`` is a part of ``output`` (reasoning
+    tokens are completion tokens), given apart.
+
+    Example:
+        >>> cost = call_cost(TokenUsage(prompt_tokens=1_000_000,
+        ...     completion_tokens=0, cached_tokens=1_000_000, model_name="gpt-4o"))
+        >>> cost.total, cost.cached_input
+        (1.25, 1.25)
+    """
+
+    input: float
+    cached_input: float
+    cache_write: float
+    output: float
+    reasoning: float
+
+    @property
+    def total(self) -> float:
+        """The call's bill: every part but ``reasoning`` (inside ``output``)."""
+        return self.input + self.cached_input + self.cache_write + self.output
+
+
+_ZERO = CallCost(0.0, 0.0, 0.0, 0.0, 0.0)
+# Counts of a service tier priced apart from the standard rates the table
+# holds (langchain-openai's ``input_token_details["priority"]`` and so on).
+_TIER_DETAILS = frozenset(
+    {"input_priority", "input_flex", "output_priority", "output_flex"}
+)
+
+
+def call_cost(usage: TokenUsage, table: PriceTable | None = None) -> CallCost | None:
+    """USD for one LLM call by kind of token, or ``None`` when it cannot be
+    priced (rules in the module docstring).
+
+    Args:
+        usage: the call.
+        table: prices; ``None`` loads them with :func:`load_price_table`.
+
+    Example:
+        >>> cost = call_cost(TokenUsage(prompt_tokens=3000, completion_tokens=500,
+        ...     cache_creation_tokens=2000, model_name="claude-sonnet-4-5"))
+        >>> round(cost.total, 6)  # 1000 x 3 + 2000 x 3.75 + 500 x 15, per 1M
+        0.018
+    """
+    if not usage.usage_reported:
+        return None
+    prompt, completion = usage.prompt_tokens, usage.completion_tokens
+    if prompt == 0 and completion == 0:
+        return _ZERO if usage.total_tokens == 0 else None
+    table = load_price_table() if table is None else table
+    price = table.price(usage.model_name)
+    if price is None:
+        return None
+    details = usage.token_details
+    if details and not _TIER_DETAILS.isdisjoint(details):
+        return None
+    cached, written = usage.cached_tokens, usage.cache_creation_tokens
+    cached_usd = write_usd = 0.0
+    if cached:
+        if price.cached_input is None:
+            return None
+        cached_usd = cached * price.cached_input
+    if written:
+        one_hour = usage.cache_creation_1h_tokens or 0
+        five_minutes = written - one_hour
+        if five_minutes < 0 or (five_minutes and price.cache_write is None):
+            return None
+        if one_hour and price.cache_write_1h is None:
+            return None
+        write_usd = five_minutes * (price.cache_write or 0.0) + one_hour * (
+            price.cache_write_1h or 0.0
+        )
+    plain = max(prompt - cached - written, 0)
+    return CallCost(
+        input=plain * price.input / _PER_MILLION,
+        cached_input=cached_usd / _PER_MILLION,
+        cache_write=write_usd / _PER_MILLION,
+        output=completion * price.output / _PER_MILLION,
+        reasoning=min(usage.reasoning_tokens, completion) * price.output / _PER_MILLION,
+    )
+
+
 def cost_of_usage(usage: TokenUsage, table: PriceTable | None = None) -> float | None:
     """USD for one LLM call, or ``None`` when it cannot be priced.
 
-    ``prompt_tokens`` are priced at the model's input rate and
-    ``completion_tokens`` at its output rate. ``None`` when the model is
-    unknown or unnamed, when the provider reported no usage
-    (``usage_reported`` false), or when only a total was reported (the split
-    decides the price). A call that reported 0 tokens costs 0.0, whatever
-    its model.
+    The provider's bill: cached reads, cache writes and the rest of the
+    prompt each at their own rate, completion (reasoning included) at the
+    output rate; see :func:`call_cost` for the parts. ``None`` when the
+    model is unknown or unnamed, when the provider reported no usage
+    (``usage_reported`` false), when only a total was reported (the split
+    decides the price), or when a cache or tier rate the call needs is not
+    in the table. A call that reported 0 tokens costs 0.0, whatever its
+    model.
 
     Args:
         usage: the call.
@@ -379,18 +492,8 @@ def cost_of_usage(usage: TokenUsage, table: PriceTable | None = None) -> float |
         ...     model_name="gpt-4o"))
         12.5
     """
-    if not usage.usage_reported:
-        return None
-    if usage.prompt_tokens == 0 and usage.completion_tokens == 0:
-        return 0.0 if usage.total_tokens == 0 else None
-    table = load_price_table() if table is None else table
-    price = table.price(usage.model_name)
-    if price is None:
-        return None
-    return (
-        usage.prompt_tokens * price.input / _PER_MILLION
-        + usage.completion_tokens * price.output / _PER_MILLION
-    )
+    cost = call_cost(usage, table)
+    return None if cost is None else cost.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +508,9 @@ class _Cost:
     unpriced_models: list[str] = field(default_factory=list)
     """Sorted, distinct names of models the table does not price;
     ``"unknown"`` for a call without a model name."""
+    reasoning_usd: float = 0.0
+    """Of ``estimated_cost_usd``, what the reasoning tokens of the priced
+    calls cost (at the output rate), given apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,12 +544,15 @@ def _tally(
     usages: Iterable[TokenUsage], table: PriceTable, result: type[_CostT]
 ) -> _CostT:
     priced: list[float] = []
+    reasoning: list[float] = []
     unpriced_tokens = unpriced_calls = 0
     unpriced_models: set[str] = set()
     for usage in usages:
-        cost = cost_of_usage(usage, table)
+        cost = call_cost(usage, table)
         if cost is not None:
-            priced.append(cost)
+            priced.append(cost.total)
+            if cost.reasoning:
+                reasoning.append(cost.reasoning)
             continue
         unpriced_calls += 1
         unpriced_tokens += usage.total_tokens
@@ -456,7 +565,13 @@ def _tally(
         estimated = math.fsum(priced)
     else:
         estimated = None if unpriced_calls else 0.0
-    return result(estimated, unpriced_tokens, unpriced_calls, sorted(unpriced_models))
+    return result(
+        estimated,
+        unpriced_tokens,
+        unpriced_calls,
+        sorted(unpriced_models),
+        math.fsum(reasoning),
+    )
 
 
 def node_run_cost(log: NodeRunHead, table: PriceTable | None = None) -> NodeCost:
@@ -496,3 +611,9 @@ def thread_cost(
     table = load_price_table() if table is None else table
     usages = (usage for log in logs for usage in log.token_usage)
     return _tally(usages, table, ThreadCost)
+
+
+# ``PipelineRunSummary.from_logs`` prices threads with this module, which
+# imports the models: the models take the function from here instead of
+# importing it (the package imports this module, so it is always in place).
+models.set_thread_pricer(thread_cost)

@@ -57,6 +57,8 @@ class NodeRunView(NodeRunLog):
 
     index: int
     estimated_cost_usd: float | None = None
+    unpriced_calls: int = 0
+    """Calls the cost misses (unknown model or rate, usage not reported)."""
     call_costs_usd: list[float | None] | None = None
     """USD per LLM call, in ``token_usage`` order (``None`` for a call that
     cannot be priced); given with one run (``/runs/{index}``), not in lists."""
@@ -83,10 +85,28 @@ class ThreadList(BaseModel):
 # -- summary totals, built one line at a time ----------------------------------
 
 
-def _usage_kind(usage: TokenUsage) -> int:
+_TIERS = frozenset({"input_priority", "input_flex", "output_priority", "output_flex"})
+
+
+def _usage_kind(usage: TokenUsage) -> tuple[int, ...]:
+    """What decides whether and how a call is priced, beside its counts:
+    calls of one kind and model cost, together, what they cost one by one."""
     if usage.prompt_tokens or usage.completion_tokens:
-        return 1  # split known: priceable
-    return 0 if usage.total_tokens == 0 else 2  # nothing spent / total only
+        base = 1  # split known: priceable
+    else:
+        base = 0 if usage.total_tokens == 0 else 2  # nothing spent / total only
+    written = usage.cache_creation_tokens
+    one_hour = usage.cache_creation_1h_tokens or 0
+    details = usage.token_details
+    return (
+        base,
+        usage.cached_tokens > 0,
+        written - one_hour > 0,
+        one_hour > 0,
+        bool(details) and not _TIERS.isdisjoint(details or ()),
+        usage.prompt_tokens < usage.cached_tokens + written
+        or usage.completion_tokens < usage.reasoning_tokens,
+    )
 
 
 @dataclass(slots=True)
@@ -101,9 +121,17 @@ class _Tally:
     first_start: datetime | None = None
     last_end: datetime | None = None
     latest: dict[str, tuple[datetime, str]] = field(default_factory=dict)
-    # (model, usage reported, kind) -> [calls, prompt, completion, total]; cost
-    # is linear in tokens, so a group costs what its calls cost one by one.
-    usage: dict[tuple[str | None, bool, int], list[int]] = field(default_factory=dict)
+    # (model, usage reported, kind) -> [calls, prompt, completion, total,
+    # cached, cache writes, 1-hour writes, reasoning]; within a kind cost is
+    # linear in tokens, so a group costs what its calls cost one by one.
+    usage: dict[tuple[str | None, bool, tuple[int, ...]], list[int]] = field(
+        default_factory=dict
+    )
+    cached: int = 0
+    cache_creation: int = 0
+    reasoning: int = 0
+    calls: int = 0
+    unreported: int = 0
 
     def add(self, head: NodeRunHead) -> None:
         self.count += 1
@@ -112,14 +140,23 @@ class _Tally:
             self.prompt += usage.prompt_tokens
             self.completion += usage.completion_tokens
             self.total += usage.total_tokens
+            self.cached += usage.cached_tokens
+            self.cache_creation += usage.cache_creation_tokens
+            self.reasoning += usage.reasoning_tokens
+            self.calls += 1
+            self.unreported += not usage.usage_reported
             key = (usage.model_name, usage.usage_reported, _usage_kind(usage))
             group = self.usage.get(key)
             if group is None:
-                group = self.usage[key] = [0, 0, 0, 0]
+                group = self.usage[key] = [0, 0, 0, 0, 0, 0, 0, 0]
             group[0] += 1
             group[1] += usage.prompt_tokens
             group[2] += usage.completion_tokens
             group[3] += usage.total_tokens
+            group[4] += usage.cached_tokens
+            group[5] += usage.cache_creation_tokens
+            group[6] += usage.cache_creation_1h_tokens or 0
+            group[7] += usage.reasoning_tokens
         if self.first_start is None or head.started_at < self.first_start:
             self.first_start = head.started_at
         if self.last_end is None or head.ended_at > self.last_end:
@@ -139,6 +176,11 @@ class _Tally:
             self.last_end,
             dict(self.latest),
             {key: list(group) for key, group in self.usage.items()},
+            self.cached,
+            self.cache_creation,
+            self.reasoning,
+            self.calls,
+            self.unreported,
         )
 
     def summary(self, thread_id: str, table: PriceTable) -> PipelineRunSummary:
@@ -154,11 +196,15 @@ class _Tally:
         )
         priced: list[float] = []
         unpriced_calls = unpriced_tokens = 0
-        for (model, reported, _), (
+        for (model, reported, kind), (
             calls,
             prompt,
             completion,
             total,
+            cached,
+            written,
+            one_hour,
+            reasoning,
         ) in self.usage.items():
             cost = cost_of_usage(
                 TokenUsage.model_construct(
@@ -168,6 +214,11 @@ class _Tally:
                     model_name=model,
                     prompt_chars=0,
                     usage_reported=reported,
+                    cached_tokens=cached,
+                    cache_creation_tokens=written,
+                    cache_creation_1h_tokens=one_hour,
+                    reasoning_tokens=reasoning,
+                    token_details={"input_priority": 1} if kind[4] else None,
                 ),
                 table,
             )
@@ -195,6 +246,12 @@ class _Tally:
             wall_time_ms=wall,
             estimated_cost_usd=estimated,
             unpriced_tokens=unpriced_tokens,
+            total_cached_tokens=self.cached,
+            total_cache_creation_tokens=self.cache_creation,
+            total_reasoning_tokens=self.reasoning,
+            llm_calls=self.calls,
+            unreported_calls=self.unreported,
+            unpriced_calls=unpriced_calls,
         )
 
 
@@ -590,10 +647,12 @@ def pin_thread(
 
 def _view(index: int, record: NodeRunHead, table: PriceTable) -> NodeRunView:
     fields = dict(record.__dict__)
+    cost = node_run_cost(record, table)
     return NodeRunView.model_construct(
         **fields,
         index=index,
-        estimated_cost_usd=node_run_cost(record, table).estimated_cost_usd,
+        estimated_cost_usd=cost.estimated_cost_usd,
+        unpriced_calls=cost.unpriced_calls,
     )
 
 

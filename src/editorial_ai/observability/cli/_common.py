@@ -44,6 +44,23 @@ def _cost(usd: float | None) -> str:
     return "$%.*f" % (min(decimals, 10), usd)
 
 
+def _calls_unknown(calls: int) -> str:
+    return " + %d call%s unknown" % (calls, "" if calls == 1 else "s") if calls else ""
+
+
+def _tokens(total: int, unreported_calls: int) -> str:
+    """A token total, saying how many calls it misses (usage not reported):
+    ``2,306 + 1 call unknown``, never a clean-looking number."""
+    return format(total, ",") + _calls_unknown(unreported_calls)
+
+
+def _priced(usd: float | None, unpriced_calls: int) -> str:
+    """A cost, saying how many calls it misses (could not be priced)."""
+    if usd is None or not unpriced_calls:
+        return _cost(usd)
+    return _cost(usd) + _calls_unknown(unpriced_calls)
+
+
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
 

@@ -28,10 +28,11 @@ from ..storage import list_threads, thread_log_path
 from ._common import (
     CommandError,
     _check_log_dir,
-    _cost,
     _cut,
     _duration,
+    _priced,
     _table,
+    _tokens,
     _when,
     log_dir_option,
 )
@@ -64,8 +65,8 @@ def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
                 summary.status,
                 str(summary.node_count),
                 _duration(summary.wall_time_ms),
-                format(summary.total_tokens, ","),
-                _cost(summary.estimated_cost_usd),
+                _tokens(summary.total_tokens, summary.unreported_calls),
+                _priced(summary.estimated_cost_usd, summary.unpriced_calls),
                 _when(summary.started_at),
             ]
         )
@@ -88,10 +89,10 @@ def _summary_line(summary: PipelineRunSummary) -> str:
         summary.status,
         summary.node_count,
         _duration(summary.wall_time_ms),
-        format(summary.total_tokens, ","),
+        _tokens(summary.total_tokens, summary.unreported_calls),
         format(summary.total_prompt_tokens, ","),
         format(summary.total_completion_tokens, ","),
-        _cost(summary.estimated_cost_usd),
+        _priced(summary.estimated_cost_usd, summary.unpriced_calls),
         unpriced,
     )
 
@@ -203,8 +204,7 @@ def _run_row(run: NodeRunView, number: int, start: datetime | None) -> list[str]
         (run.started_at - start).total_seconds() * 1000 if start is not None else None
     )
     models = sorted({u.model_name or "?" for u in run.token_usage})
-    unknown = any(not u.usage_reported for u in run.token_usage)
-    tokens = format(run.total_tokens, ",") + ("+?" if unknown else "")
+    tokens = _tokens(run.total_tokens, run.unreported_calls)
     attempt = run.attempt or 1
     return [
         str(number),
@@ -214,7 +214,7 @@ def _run_row(run: NodeRunView, number: int, start: datetime | None) -> list[str]
         "+" + _duration(offset),
         _duration(run.duration_ms),
         tokens,
-        _cost(run.estimated_cost_usd),
+        _priced(run.estimated_cost_usd, run.unpriced_calls),
         ",".join(models) or "-",
     ]
 

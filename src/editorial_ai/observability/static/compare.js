@@ -2,7 +2,18 @@
 // long, how many tokens, what it cost and how it ended, with the difference.
 
 import { api, threadUrl } from "./api.js";
-import { badge, cell, el, formatCost, formatMs, formatTokens, href, setFacts, showStatus } from "./dom.js";
+import {
+  badge,
+  cell,
+  el,
+  formatCost,
+  formatMs,
+  formatTokens,
+  href,
+  setFacts,
+  showStatus,
+  withUnknown,
+} from "./dom.js";
 
 function perNode(runs) {
   const nodes = new Map();
@@ -66,8 +77,8 @@ function heading(id, threadId, summary) {
         ["Status", badge(summary.status)],
         ["Node runs", String(summary.node_count)],
         ["Wall time", formatMs(summary.wall_time_ms)],
-        ["Tokens", formatTokens(summary.total_tokens)],
-        ["Cost", formatCost(summary.estimated_cost_usd)],
+        ["Tokens", withUnknown(formatTokens(summary.total_tokens), summary.unreported_calls)],
+        ["Cost", withUnknown(formatCost(summary.estimated_cost_usd), summary.unpriced_calls)],
       ]
     : [["Status", "no node runs recorded"]]);
 }

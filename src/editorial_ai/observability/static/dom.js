@@ -76,6 +76,12 @@ export function formatTokens(count) {
   return Number(count || 0).toLocaleString("en-US");
 }
 
+// A total that misses calls says so: "2,306 + 1 call unknown".
+export function withUnknown(text, calls) {
+  if (!calls || text === "—") return text;
+  return text + " + " + calls + (calls === 1 ? " call" : " calls") + " unknown";
+}
+
 // Three significant digits whatever the size ($0.00600, $0.0198, $1.23), so
 // two runs that cost differently never print the same.
 export function formatCost(usd) {

@@ -14,6 +14,7 @@ import {
   href,
   keepFocus,
   showStatus,
+  withUnknown,
 } from "./dom.js";
 
 const REFRESH_MS = 5000;
@@ -132,8 +133,8 @@ function row(summary) {
     cell(badge(summary.status), "Status"),
     cell(summary.node_count, "Node runs", true),
     cell(formatMs(summary.wall_time_ms), "Duration", true),
-    cell(formatTokens(summary.total_tokens), "Tokens", true),
-    cell(formatCost(summary.estimated_cost_usd), "Cost", true),
+    cell(withUnknown(formatTokens(summary.total_tokens), summary.unreported_calls), "Tokens", true),
+    cell(withUnknown(formatCost(summary.estimated_cost_usd), summary.unpriced_calls), "Cost", true),
     el(
       "td",
       { title: summary.started_at || "", "data-label": "When" },

@@ -13,6 +13,7 @@ import {
   pretty,
   setFacts,
   timeMs,
+  withUnknown,
 } from "./dom.js";
 
 function callRows(run) {
@@ -163,9 +164,9 @@ export async function showRunDetail(threadId, index, runs, isCurrent) {
     ["Duration", formatMs(run.duration_ms)],
     ["Step", run.step === null ? "—" : String(run.step)],
     ["Attempt", run.attempt === null ? "—" : String(run.attempt)],
-    ["Tokens", formatTokens(run.total_tokens)],
+    ["Tokens", withUnknown(formatTokens(run.total_tokens), run.unreported_calls)],
     ["Models", models.length ? models.join(", ") : "—"],
-    ["Cost", formatCost(run.estimated_cost_usd)],
+    ["Cost", withUnknown(formatCost(run.estimated_cost_usd), run.unpriced_calls)],
   ]);
   const calls = document.querySelector("#run-calls tbody");
   calls.replaceChildren(...callRows(run));

@@ -15,6 +15,7 @@ import {
   setFacts,
   showStatus,
   timeMs,
+  withUnknown,
 } from "./dom.js";
 import { showRunDetail } from "./run.js";
 import { renderTimeline } from "./timeline.js";
@@ -73,14 +74,14 @@ function renderSummary(summary) {
     ["Time in nodes", formatMs(summary.total_duration_ms)],
     [
       "Tokens",
-      formatTokens(summary.total_tokens) +
+      withUnknown(formatTokens(summary.total_tokens), summary.unreported_calls) +
         " (" +
         formatTokens(summary.total_prompt_tokens) +
         " in / " +
         formatTokens(summary.total_completion_tokens) +
         " out)",
     ],
-    ["Cost", formatCost(summary.estimated_cost_usd)],
+    ["Cost", withUnknown(formatCost(summary.estimated_cost_usd), summary.unpriced_calls)],
     ["Started", summary.started_at ? new Date(summary.started_at).toLocaleString() : "—"],
   ]);
 }
@@ -90,14 +91,15 @@ function renderNodeTable(runs) {
   for (const run of runs) {
     let node = nodes.get(run.node_name);
     if (!node) {
-      node = { runs: 0, ms: 0, tokens: 0, cost: 0, unpriced: false, errors: 0, latest: run };
+      node = { runs: 0, ms: 0, tokens: 0, unreported: 0, cost: 0, unpriced: 0, errors: 0, latest: run };
       nodes.set(run.node_name, node);
     }
     node.runs += 1;
     node.ms += run.duration_ms;
     node.tokens += run.total_tokens;
-    if (run.estimated_cost_usd === null) node.unpriced = true;
-    else node.cost += run.estimated_cost_usd;
+    node.unreported += run.unreported_calls || 0;
+    node.unpriced += run.unpriced_calls || 0;
+    if (run.estimated_cost_usd !== null) node.cost += run.estimated_cost_usd;
     if (run.status === "error") node.errors += 1;
     node.latest = run; // runs come oldest first
   }
@@ -110,8 +112,12 @@ function renderNodeTable(runs) {
       el("td", { class: "node-name", "data-label": "Node" }, name),
       cell(node.runs, "Runs", true),
       cell(formatMs(node.ms), "Duration", true),
-      cell(formatTokens(node.tokens), "Tokens", true),
-      cell(node.unpriced && node.cost === 0 ? "—" : formatCost(node.cost), "Cost", true),
+      cell(withUnknown(formatTokens(node.tokens), node.unreported), "Tokens", true),
+      cell(
+        node.unpriced && node.cost === 0 ? "—" : withUnknown(formatCost(node.cost), node.unpriced),
+        "Cost",
+        true,
+      ),
       el("td", { class: node.errors ? "num has-errors" : "num", "data-label": "Errors" }, String(node.errors)),
       cell(badge(node.latest.status), "Latest"),
     );
