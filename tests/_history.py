@@ -3,7 +3,10 @@
 Two log folders (two workers), written through the library's own writer:
 errors and their retries, interrupts, calls whose usage was not reported, a
 model without a price, a call that reported only a total, a thread present
-in both folders, several days; then a corrupt line, a line with ``NaN`` in its
+in both folders, several days, and every case of the bill (:data:`BILL_CASES`:
+cached reads, 5-minute and 1-hour cache writes, reasoning, a preview, dated
+snapshots, failed and aborted calls with partial usage, a priced service
+tier); then a corrupt line, a line with ``NaN`` in its
 state, the largest token count a record may hold and one past it, and a
 torn last line, written by hand.
 
@@ -25,7 +28,7 @@ from typing import Any
 
 from editorial_ai.observability import NodeRunLog, TokenUsage, append_node_log
 from editorial_ai.observability.models import NodeRunHead
-from editorial_ai.observability.pricing import cost_of_usage, load_price_table
+from editorial_ai.observability.pricing import call_cost, load_price_table
 from editorial_ai.observability.storage import SUFFIX, parse_lines
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -43,6 +46,76 @@ def _usage(number: int, model: str, **extra: Any) -> TokenUsage:
         provider="openai" if model.startswith("gpt") else "other",
         **extra,
     )
+
+
+BILL_CASES: list[TokenUsage] = [
+    TokenUsage(prompt_tokens=1200, completion_tokens=80, model_name="gpt-4o-mini"),
+    # cached reads, on a model and on its dated snapshot
+    TokenUsage(
+        prompt_tokens=5000, completion_tokens=300, cached_tokens=4096,
+        model_name="gpt-4o-mini-2024-07-18",
+    ),
+    TokenUsage(prompt_tokens=900, completion_tokens=40, cached_tokens=512,
+               model_name="openai/gpt-4o"),
+    # cache writes: 5 minutes (split unreported, then reported), 1 hour, both
+    TokenUsage(
+        prompt_tokens=3000, completion_tokens=500, cache_creation_tokens=2000,
+        model_name="claude-sonnet-4-5-20250929", provider="anthropic",
+    ),
+    TokenUsage(
+        prompt_tokens=3100, completion_tokens=510, cache_creation_tokens=2000,
+        cache_creation_5m_tokens=2000, model_name="claude-sonnet-4-5",
+    ),
+    TokenUsage(
+        prompt_tokens=4000, completion_tokens=200, cache_creation_tokens=3000,
+        cache_creation_1h_tokens=3000, cache_creation_5m_tokens=0,
+        model_name="claude-haiku-4-5-20251001",
+    ),
+    TokenUsage(
+        prompt_tokens=9000, completion_tokens=700, cached_tokens=1000,
+        cache_creation_tokens=5000, cache_creation_5m_tokens=1500,
+        cache_creation_1h_tokens=3500, reasoning_tokens=300,
+        model_name="us.anthropic.claude-opus-4-1-20250805-v1:0",
+    ),
+    # reasoning, within the completion (and one recorded above it)
+    TokenUsage(prompt_tokens=700, completion_tokens=2400, reasoning_tokens=2048,
+               model_name="o3-2025-04-16"),
+    TokenUsage(prompt_tokens=10, completion_tokens=5, reasoning_tokens=9,
+               model_name="o4-mini"),
+    # previews: only by their own entry
+    TokenUsage(prompt_tokens=800, completion_tokens=60,
+               model_name="gemini-2.5-flash-preview-09-2025"),
+    TokenUsage(prompt_tokens=800, completion_tokens=60,
+               model_name="gpt-4-turbo-preview"),
+    TokenUsage(prompt_tokens=800, completion_tokens=60, cached_tokens=100,
+               model_name="models/gemini-2.5-flash"),
+    # unknown: model, no model name, no usage, only a total, a tier, rates
+    TokenUsage(prompt_tokens=50, completion_tokens=5, model_name="house-model"),
+    TokenUsage(prompt_tokens=50, completion_tokens=5),
+    TokenUsage(model_name="gpt-4o", usage_reported=False, status="aborted",
+               error_type="CancelledError"),
+    TokenUsage(total_tokens=77, model_name="gpt-4o"),
+    TokenUsage(prompt_tokens=100, completion_tokens=10, model_name="gpt-4o",
+               token_details={"input_priority": 100}),
+    TokenUsage(prompt_tokens=100, completion_tokens=10, model_name="gpt-4o",
+               token_details={"input_audio": 20}),
+    TokenUsage(prompt_tokens=100, completion_tokens=10, cached_tokens=50,
+               model_name="gpt-4-turbo"),
+    TokenUsage(prompt_tokens=100, completion_tokens=10, cache_creation_tokens=50,
+               model_name="gpt-4o"),
+    TokenUsage(prompt_tokens=100, completion_tokens=10, cache_creation_tokens=50,
+               cache_creation_1h_tokens=80, model_name="claude-sonnet-4-5"),
+    # failed calls: partial usage priced, none reported unknown
+    TokenUsage(prompt_tokens=400, completion_tokens=50, model_name="gemini-2.5-flash",
+               status="error", error_type="ServerError", provider="google_genai"),
+    TokenUsage(model_name="claude-sonnet-4-5", usage_reported=False, status="error",
+               error_type="RateLimitError"),
+    # 0 tokens reported: 0.0 whatever the model; more cached than prompt
+    TokenUsage(model_name="house-model"),
+    TokenUsage(prompt_tokens=10, completion_tokens=1, cached_tokens=8,
+               cache_creation_tokens=8, model_name="claude-sonnet-4-5"),
+]  # fmt: skip
+"""One LLM call of each kind the bill prices differently (or cannot price)."""
 
 
 def write_history(first: Path, second: Path) -> None:
@@ -66,6 +139,7 @@ def write_history(first: Path, second: Path) -> None:
                     )
                 if number % 11 == 0:
                     usages.append(TokenUsage(total_tokens=77, model_name="gpt-4o"))
+                usages.append(BILL_CASES[number % len(BILL_CASES)])
                 extra: dict[str, Any] = {}
                 if number % 9 == 4:
                     status = "error"
@@ -166,25 +240,31 @@ class Figures:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
     total_tokens: int = 0
     unreported_calls: int = 0
     unpriced_calls: int = 0
+    unpriced_tokens: int = 0
     priced: list[float] = field(default_factory=list)
+    reasoning: list[float] = field(default_factory=list)
 
     def add(self, usage: TokenUsage) -> None:
         self.llm_calls += 1
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cached_tokens += usage.cached_tokens
+        self.cache_creation_tokens += usage.cache_creation_tokens
         self.reasoning_tokens += usage.reasoning_tokens
         self.total_tokens += usage.total_tokens
         self.unreported_calls += not usage.usage_reported
-        cost = cost_of_usage(usage, load_price_table())
+        cost = call_cost(usage, load_price_table())
         if cost is None:
             self.unpriced_calls += 1
+            self.unpriced_tokens += usage.total_tokens
         else:
-            self.priced.append(cost)
+            self.priced.append(cost.total)
+            self.reasoning.append(cost.reasoning)
 
     @property
     def cost_usd(self) -> float | None:
@@ -198,11 +278,14 @@ class Figures:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "total_tokens": self.total_tokens,
             "unreported_calls": self.unreported_calls,
             "unpriced_calls": self.unpriced_calls,
+            "unpriced_tokens": self.unpriced_tokens,
             "cost_usd": self.cost_usd,
+            "reasoning_usd": math.fsum(self.reasoning),
         }
 
 

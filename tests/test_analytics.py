@@ -132,7 +132,18 @@ def test_thread_figures_equal_pipeline_run_summary(history: tuple[Path, Path]) -
         assert _close(thread.total_duration_ms, summary.total_duration_ms)
         assert thread.total_tokens == summary.total_tokens
         assert thread.status == summary.status
+        assert thread.llm_calls == summary.llm_calls
+        assert thread.prompt_tokens == summary.total_prompt_tokens
+        assert thread.completion_tokens == summary.total_completion_tokens
+        assert thread.cached_tokens == summary.total_cached_tokens
+        assert thread.cache_creation_tokens == summary.total_cache_creation_tokens
+        assert thread.reasoning_tokens == summary.total_reasoning_tokens
+        assert thread.unreported_calls == summary.unreported_calls
+        assert thread.unpriced_calls == summary.unpriced_calls
+        assert thread.unpriced_tokens == summary.unpriced_tokens
     # thread-00 is in both folders: one thread, with the run of each.
+    assert any(t.unpriced_calls and t.cost_usd for t in everything.costliest_threads)
+    assert any(t.cache_creation_tokens for t in everything.costliest_threads)
     merged = next(t for t in everything.costliest_threads if t.thread_id == "thread-00")
     assert merged.node_runs == len(by_thread["thread-00"])
     costs = sorted(

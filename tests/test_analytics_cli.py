@@ -298,3 +298,39 @@ def test_app_over_a_glob(history: tuple[Path, Path]) -> None:
     assert len(threads) == 12
     stats = client.get("/api/stats").json()
     assert stats["totals"]["node_runs"] == len(records(history))
+
+
+def test_stats_table_shows_cache_reasoning_and_unknowns(
+    history: tuple[Path, Path],
+) -> None:
+    """The table has cached, cache-write and reasoning tokens (hand sums), and a
+    total that misses calls says so (``+ N calls unknown``)."""
+    from ._history import per_node
+
+    first, second = history
+    done = run_cli("stats", "--log-dir", str(first), "--log-dir", str(second))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    logs = records(history)
+    usages = [usage for log in logs for usage in log.token_usage]
+    cached = sum(u.cached_tokens for u in usages)
+    written = sum(u.cache_creation_tokens for u in usages)
+    reasoning = sum(u.reasoning_tokens for u in usages)
+    unreported = sum(not u.usage_reported for u in usages)
+    assert (
+        "(%s cached, %s cache write, %s reasoning)"
+        % (format(cached, ","), format(written, ","), format(reasoning, ","))
+        in lines[0]
+    )
+    assert "+ %d calls unknown" % unreported in lines[0]
+    header = next(line for line in lines if line.startswith("NODE "))
+    assert "CACHED  CACHE WRITE  REASONING" in header
+    expected = per_node(logs)
+    for line in lines:
+        name = line.split(" ", 1)[0]
+        if name in expected and line.startswith(name + " "):
+            cells = line.split()
+            figures = expected[name]
+            assert format(figures["cache_creation_tokens"], ",") in cells, line
+            if figures["unpriced_calls"] and figures["cost_usd"] is not None:
+                assert "+ %d calls unknown" % figures["unpriced_calls"] in line

@@ -41,9 +41,12 @@ def test_stats_page_charts_show_the_api_numbers(
             report = web.get("/api/stats", params={"since": "30d"}).json()
         assert report["nodes"] and report["models_by_day"]
         page.goto(base + "/#stats")
+        view = page.locator("[data-testid=stats-view]")
+        # The first view (7d) is drawn before the form asks for another: a
+        # view superseded while loading is dropped, not counted.
+        expect(view).to_have_attribute("data-loaded", "1", timeout=WAIT_MS)
         page.select_option("[data-testid=stats-since]", "30d")
         page.click("#stats-form button[type=submit]")
-        view = page.locator("[data-testid=stats-view]")
         expect(view).to_have_attribute("data-loaded", "2", timeout=WAIT_MS)
 
         charts = {
@@ -77,10 +80,20 @@ def test_stats_page_charts_show_the_api_numbers(
             assert cells[0] == node["node_name"]
             assert cells[1] == format(node["runs"], ",")
             cost = node["cost_usd"]
-            assert cells[10] == ("?" if cost is None else "$%.4f" % cost)
+            assert cells[8] == format(node["cached_tokens"], ",")
+            assert cells[9] == format(node["cache_creation_tokens"], ",")
+            assert cells[10] == format(node["reasoning_tokens"], ",")
+            assert cells[11] == ("?" if cost is None else "$%.4f" % cost)
         totals = page.locator("[data-testid=stats-total]").all_text_contents()
         assert totals[0] == format(report["totals"]["node_runs"], ",")
         assert totals[1] == format(report["totals"]["threads"], ",")
+        unknown = report["totals"]["unreported_calls"]
+        # (the total itself holds a count past 2**53, which JavaScript rounds)
+        assert unknown and totals[5].endswith(" + %d calls unknown" % unknown)
+        assert totals[6:9] == [
+            format(report["totals"][name], ",")
+            for name in ("cached_tokens", "cache_creation_tokens", "reasoning_tokens")
+        ]
 
         threads = page.locator("[data-testid=stats-thread-row]")
         expect(threads).to_have_count(

@@ -69,6 +69,19 @@ def _n(count: int) -> str:
     return format(count, ",")
 
 
+def _unknown(calls: int) -> str:
+    """What a total misses, as the other commands say it: `` + 1 call unknown``."""
+    return " + %d call%s unknown" % (calls, "" if calls == 1 else "s") if calls else ""
+
+
+def _priced(usd: float | None, unpriced_calls: int) -> str:
+    return _usd(usd) + ("" if usd is None else _unknown(unpriced_calls))
+
+
+def _tokens(total: int, unreported_calls: int) -> str:
+    return _n(total) + _unknown(unreported_calls)
+
+
 def _table(title: str, rows: list[list[str]], right: set[int], out: TextIO) -> None:
     out.write("\n%s\n" % title)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -113,7 +126,8 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         window += " until %s" % where.until.strftime("%Y-%m-%d %H:%MZ")
     out.write(
         "%s node runs in %s threads%s, %s errors (%.1f%%), %s interrupted; "
-        "%s LLM calls, %s tokens, cost %s"
+        "%s LLM calls, %s tokens (%s cached, %s cache write, %s reasoning), "
+        "cost %s"
         % (
             _n(totals.node_runs),
             _n(totals.threads),
@@ -122,20 +136,18 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
             100 * totals.errors / totals.node_runs,
             _n(totals.interrupted),
             _n(totals.llm_calls),
-            _n(totals.total_tokens),
-            _usd(totals.cost_usd),
+            _tokens(totals.total_tokens, totals.unreported_calls),
+            _n(totals.cached_tokens),
+            _n(totals.cache_creation_tokens),
+            _n(totals.reasoning_tokens),
+            _priced(totals.cost_usd, totals.unpriced_calls),
         )
     )
-    out.write(
-        " (%s calls unpriced, %s with unknown usage)\n"
-        % (_n(totals.unpriced_calls), _n(totals.unreported_calls))
-        if totals.unpriced_calls or totals.unreported_calls
-        else "\n"
-    )
+    out.write("\n")
     rows = [
         [
             "NODE", "RUNS", "ERRORS", "P50", "P95", "MAX", "PROMPT", "COMPLETION",
-            "CACHED", "REASONING", "COST", "UNPRICED",
+            "CACHED", "CACHE WRITE", "REASONING", "COST", "UNPRICED",
         ]
     ]  # fmt: skip
     for node in report.nodes:
@@ -150,14 +162,15 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
                 _n(node.prompt_tokens),
                 _n(node.completion_tokens),
                 _n(node.cached_tokens),
+                _n(node.cache_creation_tokens),
                 _n(node.reasoning_tokens),
-                _usd(node.cost_usd),
+                _priced(node.cost_usd, node.unpriced_calls),
                 _n(node.unpriced_calls),
             ]
         )
-    _table("PER NODE", rows, set(range(1, 12)), out)
-    rows = [["DAY", "MODEL", "CALLS", "PROMPT", "COMPLETION", "CACHED", "COST",
-             "UNPRICED", "UNREPORTED"]]  # fmt: skip
+    _table("PER NODE", rows, set(range(1, 13)), out)
+    rows = [["DAY", "MODEL", "CALLS", "PROMPT", "COMPLETION", "CACHED",
+             "CACHE WRITE", "REASONING", "COST", "UNPRICED", "UNREPORTED"]]  # fmt: skip
     for day in report.models_by_day:
         rows.append(
             [
@@ -167,13 +180,15 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
                 _n(day.prompt_tokens),
                 _n(day.completion_tokens),
                 _n(day.cached_tokens),
-                _usd(day.cost_usd),
+                _n(day.cache_creation_tokens),
+                _n(day.reasoning_tokens),
+                _priced(day.cost_usd, day.unpriced_calls),
                 _n(day.unpriced_calls),
                 _n(day.unreported_calls),
             ]
         )
     if len(rows) > 1:
-        _table("PER MODEL AND DAY", rows, set(range(2, 9)), out)
+        _table("PER MODEL AND DAY", rows, set(range(2, 11)), out)
     for title, threads in (
         ("COSTLIEST THREADS", report.costliest_threads),
         ("SLOWEST THREADS", report.slowest_threads),
@@ -186,8 +201,8 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
                     thread.status,
                     _n(thread.node_runs),
                     _ms(thread.wall_time_ms),
-                    _n(thread.total_tokens),
-                    _usd(thread.cost_usd),
+                    _tokens(thread.total_tokens, thread.unreported_calls),
+                    _priced(thread.cost_usd, thread.unpriced_calls),
                     thread.started_at.strftime("%Y-%m-%d %H:%MZ"),
                 ]
             )

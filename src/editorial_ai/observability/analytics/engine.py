@@ -32,10 +32,15 @@ full read. The JSONL files stay the only record.
 
 Two views are what power users query (``editorial-ai-obs sql``); their columns
 are listed in :data:`NODE_RUNS_COLUMNS` and :data:`LLM_CALLS_COLUMNS`.
-Costs are those of :mod:`~editorial_ai.observability.pricing`: each distinct
-model name is resolved once with the same :class:`~..pricing.PriceTable`
-(shipped prices, overridden by ``$EDITORIAL_AI_PRICES``) and the rates are
-joined as a table, so a call costs exactly what ``cost_of_usage`` says.
+Costs are those of :mod:`~editorial_ai.observability.pricing`, with its rule
+kept in one place: each distinct model name is resolved once by the same
+:class:`~..pricing.PriceTable` (shipped prices, overridden by
+``$EDITORIAL_AI_PRICES``; its name rules for dated snapshots, prefixes and
+previews) to its five rates, which are joined as a table, and the SQL only
+does ``call_cost``'s arithmetic (cached reads, 5-minute and 1-hour cache
+writes, reasoning, the cases it leaves unknown) in the same floating-point
+operations, so a call costs, to the bit, what ``cost_of_usage`` says, and a
+thread's figures are those of ``PipelineRunSummary.from_logs``.
 """
 
 from __future__ import annotations
@@ -50,12 +55,12 @@ from typing import Any
 
 from .._internal import warn_failure
 from ..models import MAX_COUNT
-from ..pricing import PriceTable, load_price_table
+from ..pricing import _TIER_DETAILS, PriceTable, load_price_table
 from ._duckdb import require_duckdb
 from .sources import LogFile, list_log_files
 
 _MAX_LINE = 1 << 30
-_LAYOUT = 2
+_LAYOUT = 3
 """Bumped when the tables change shape: a cache of another layout is rebuilt."""
 
 CACHE_ENV = "EDITORIAL_AI_ANALYTICS_CACHE"
@@ -91,7 +96,10 @@ _CALL_FIELDS = {
     "usage_reported": "BOOLEAN",
     "cached_tokens": "HUGEINT",
     "cache_creation_tokens": "HUGEINT",
+    "cache_creation_5m_tokens": "HUGEINT",
+    "cache_creation_1h_tokens": "HUGEINT",
     "reasoning_tokens": "HUGEINT",
+    "token_details": "MAP(VARCHAR, HUGEINT)",
     "provider": "VARCHAR",
     "run_id": "VARCHAR",
     "started_at": "TIMESTAMPTZ",
@@ -183,12 +191,18 @@ LLM_CALLS_COLUMNS: dict[str, str] = {
     "total_tokens": "as recorded (prompt + completion when left at 0)",
     "cached_tokens": "prompt tokens read from a provider cache",
     "cache_creation_tokens": "prompt tokens written to a provider cache",
+    "cache_creation_5m_tokens": "of those, written for 5 minutes, where the "
+    "provider says (else NULL)",
+    "cache_creation_1h_tokens": "of those, written for 1 hour, where the "
+    "provider says (else NULL)",
     "reasoning_tokens": "completion tokens spent on reasoning",
+    "token_details": "any other count the provider reported (MAP)",
     "usage_reported": "false: the provider said nothing, tokens unknown",
     "routing_reason": "why the model was chosen, as recorded",
     "run_id": "the LangChain run id of the call",
     "priced_model": "the price-table entry the model resolved to",
     "cost_usd": "USD by pricing.cost_of_usage; NULL if it cannot be priced",
+    "reasoning_cost_usd": "of cost_usd, the reasoning tokens (output rate)",
     "file": "the JSONL file",
     "folder": "its log folder",
     "run_key": "the node run's key (node_runs.run_key)",
@@ -197,7 +211,8 @@ LLM_CALLS_COLUMNS: dict[str, str] = {
 
 _COUNTS = (
     "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-    "cache_creation_tokens", "reasoning_tokens", "prompt_chars",
+    "cache_creation_tokens", "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens", "reasoning_tokens", "prompt_chars",
 )  # fmt: skip
 # A line is a record when NodeRunHead would accept it: its required fields,
 # a known status, and every count of every call within [0, MAX_COUNT].
@@ -205,8 +220,14 @@ _VALID = (
     "thread_id IS NOT NULL AND node_name IS NOT NULL AND started_at IS NOT NULL "
     "AND ended_at IS NOT NULL "
     "AND status IN ('success', 'error', 'skipped', 'interrupted') "
-    "AND coalesce(len([u FOR u IN token_usage IF %s]), 0) = 0"
-    % " OR ".join("u.%s < 0 OR u.%s > %d" % (name, name, MAX_COUNT) for name in _COUNTS)
+    "AND coalesce(len([u FOR u IN token_usage IF %s OR len([v FOR v IN "
+    "map_values(u.token_details) IF v < 0 OR v > %d]) > 0]), 0) = 0"
+    % (
+        " OR ".join(
+            "u.%s < 0 OR u.%s > %d" % (name, name, MAX_COUNT) for name in _COUNTS
+        ),
+        MAX_COUNT,
+    )
 )
 
 
@@ -216,6 +237,67 @@ def _struct_literal(columns: dict[str, str]) -> str:
 
 def _count(expression: str) -> str:
     return "coalesce(%s, 0)::HUGEINT" % expression
+
+
+_PRICE_COLUMNS = (
+    "model_name", "priced_model", "input", "output", "cached_input",
+    "cache_write", "cache_write_1h",
+)  # fmt: skip
+"""The columns of ``_prices``, in order."""
+
+
+def _price_row(table: PriceTable, name: str) -> tuple[Any, ...]:
+    """``_prices``' row for a model name: its table entry and rates, resolved
+    by the table's own rules; all ``None`` for a model it does not price."""
+    price = table.price(name)
+    if price is None:
+        return (name, None, None, None, None, None, None)
+    return (
+        name,
+        table.resolve(name),
+        price.input,
+        price.output,
+        price.cached_input,
+        price.cache_write,
+        price.cache_write_1h,
+    )
+
+
+# The cost of one call (``c``, a row of _batch_calls, with ``p``, its model's
+# row of _prices): pricing.call_cost's rule, step for step, in the same
+# floating-point operations in the same order, so the engine's figure is the
+# library's to the last bit (tests/test_analytics_pricing.py compares them
+# call by call). Which model a name is and what it costs is decided in
+# Python by PriceTable itself (_price_row); only the arithmetic is here.
+_TIERS = "[%s]" % ", ".join("'%s'" % name for name in sorted(_TIER_DETAILS))
+_ONE_HOUR = "coalesce(c.cache_creation_1h_tokens, 0)"
+_FIVE_MINUTES = "(c.cache_creation_tokens - %s)" % _ONE_HOUR
+_CALL_COST = (
+    "CASE WHEN NOT c.usage_reported THEN NULL "
+    # 0 tokens reported: 0.0, unless a total alone was reported
+    "WHEN c.prompt_tokens = 0 AND c.completion_tokens = 0 THEN "
+    "(CASE WHEN c.total_tokens = 0 THEN 0.0 END) "
+    "WHEN p.input IS NULL THEN NULL "  # a model the table does not price
+    # a service tier the table does not price
+    f"WHEN coalesce(list_has_any(map_keys(c.token_details), {_TIERS}), false) "
+    "THEN NULL "
+    "WHEN c.cached_tokens > 0 AND p.cached_input IS NULL THEN NULL "
+    f"WHEN c.cache_creation_tokens > 0 AND ({_FIVE_MINUTES} < 0 "
+    f"OR ({_FIVE_MINUTES} > 0 AND p.cache_write IS NULL) "
+    f"OR ({_ONE_HOUR} > 0 AND p.cache_write_1h IS NULL)) THEN NULL "
+    "ELSE CAST(greatest(c.prompt_tokens - c.cached_tokens "
+    "- c.cache_creation_tokens, 0) AS DOUBLE) * p.input / 1e6 "
+    "+ CAST(c.cached_tokens AS DOUBLE) * coalesce(p.cached_input, 0.0) / 1e6 "
+    "+ (CASE WHEN c.cache_creation_tokens > 0 THEN "
+    f"CAST({_FIVE_MINUTES} AS DOUBLE) * coalesce(p.cache_write, 0.0) "
+    f"+ CAST({_ONE_HOUR} AS DOUBLE) * coalesce(p.cache_write_1h, 0.0) "
+    "ELSE 0.0 END) / 1e6 "
+    "+ CAST(c.completion_tokens AS DOUBLE) * p.output / 1e6 END"
+)
+_REASONING_COST = (
+    "CAST(least(c.reasoning_tokens, c.completion_tokens) AS DOUBLE) "
+    "* coalesce(p.output, 0.0) / 1e6"
+)
 
 
 class AnalyticsEngine:
@@ -309,7 +391,14 @@ class AnalyticsEngine:
     def _stamp(self) -> str:
         """What the cached tables depend on: their layout and the prices."""
         prices = sorted(
-            (name, price.input, price.output)
+            (
+                name,
+                price.input,
+                price.output,
+                price.cached_input,
+                price.cache_write,
+                price.cache_write_1h,
+            )
             for name, price in self.table.models.items()
         )
         return "%d:%s" % (
@@ -370,13 +459,16 @@ class AnalyticsEngine:
             "ended_at TIMESTAMPTZ, prompt_tokens HUGEINT, "
             "completion_tokens HUGEINT, total_tokens HUGEINT, "
             "cached_tokens HUGEINT, cache_creation_tokens HUGEINT, "
-            "reasoning_tokens HUGEINT, usage_reported BOOLEAN, "
-            "routing_reason VARCHAR, run_id VARCHAR, priced_model VARCHAR, "
-            "cost_usd DOUBLE, file VARCHAR, folder VARCHAR, run_key BIGINT)"
+            "cache_creation_5m_tokens HUGEINT, cache_creation_1h_tokens HUGEINT, "
+            "reasoning_tokens HUGEINT, token_details MAP(VARCHAR, HUGEINT), "
+            "usage_reported BOOLEAN, routing_reason VARCHAR, run_id VARCHAR, "
+            "priced_model VARCHAR, cost_usd DOUBLE, reasoning_cost_usd DOUBLE, "
+            "file VARCHAR, folder VARCHAR, run_key BIGINT)"
         )
         execute(
             "CREATE TABLE _prices (model_name VARCHAR PRIMARY KEY, "
-            "priced_model VARCHAR, input DOUBLE, output DOUBLE)"
+            "priced_model VARCHAR, input DOUBLE, output DOUBLE, "
+            "cached_input DOUBLE, cache_write DOUBLE, cache_write_1h DOUBLE)"
         )
         execute("CREATE TABLE _meta (stamp VARCHAR)")
         execute("INSERT INTO _meta VALUES ($stamp)", {"stamp": self._stamp()})
@@ -470,7 +562,7 @@ class AnalyticsEngine:
             self._next_key = int(top[0])
         # A missing count is 0 and a missing usage_reported true, as in
         # TokenUsage; total_tokens left at 0 is prompt + completion, at most
-        # MAX_COUNT.
+        # MAX_COUNT. The 5-minute / 1-hour split stays NULL where not reported.
         prompt, completion = _count("u.prompt_tokens"), _count("u.completion_tokens")
         execute(
             "CREATE OR REPLACE TEMP TABLE _batch_calls AS SELECT run_key, "
@@ -479,7 +571,10 @@ class AnalyticsEngine:
             "u.ended_at, %s AS prompt_tokens, %s AS completion_tokens, "
             "CASE WHEN coalesce(u.total_tokens, 0) = 0 THEN least(%s + %s, %d) "
             "ELSE u.total_tokens END AS total_tokens, %s AS cached_tokens, "
-            "%s AS cache_creation_tokens, %s AS reasoning_tokens, "
+            "%s AS cache_creation_tokens, "
+            "u.cache_creation_5m_tokens::HUGEINT AS cache_creation_5m_tokens, "
+            "u.cache_creation_1h_tokens::HUGEINT AS cache_creation_1h_tokens, "
+            "%s AS reasoning_tokens, u.token_details, "
             "coalesce(u.usage_reported, true) AS usage_reported, "
             "u.routing_reason, u.run_id "
             "FROM (SELECT run_key, unnest(token_usage) AS u, "
@@ -505,27 +600,19 @@ class AnalyticsEngine:
                 "folders": [item.folder for item in files],
             },
         )
-        # The cost of one call, as pricing.cost_of_usage computes it: unknown
-        # without reported usage; 0 for a call that reported 0 tokens; unknown
-        # when only a total was reported or the model has no price; else
-        # prompt * input / 1e6 + completion * output / 1e6.
         execute(
             "INSERT INTO _calls SELECT b.thread_id, b.node_name, "
             "b.status, b.started_at, CAST(b.started_at AS DATE), c.call_index, "
             "c.model_name, c.provider, c.status, c.error_type, c.started_at, "
             "c.ended_at, c.prompt_tokens, c.completion_tokens, c.total_tokens, "
-            "c.cached_tokens, c.cache_creation_tokens, c.reasoning_tokens, "
+            "c.cached_tokens, c.cache_creation_tokens, c.cache_creation_5m_tokens, "
+            "c.cache_creation_1h_tokens, c.reasoning_tokens, c.token_details, "
             "c.usage_reported, c.routing_reason, c.run_id, p.priced_model, "
-            "CASE WHEN NOT c.usage_reported THEN NULL "
-            "WHEN c.prompt_tokens = 0 AND c.completion_tokens = 0 THEN "
-            "(CASE WHEN c.total_tokens = 0 THEN 0.0 ELSE NULL END) "
-            "WHEN p.input IS NULL THEN NULL "
-            "ELSE CAST(c.prompt_tokens AS DOUBLE) * p.input / 1000000.0 "
-            "+ CAST(c.completion_tokens AS DOUBLE) * p.output / 1000000.0 END, "
+            "%s AS cost_usd, CASE WHEN cost_usd IS NOT NULL THEN %s END, "
             "b.file, f.folder, c.run_key "
             "FROM _batch_calls c JOIN _batch b USING (run_key) "
             "LEFT JOIN _prices p ON p.model_name = c.model_name "
-            "LEFT JOIN _folders f ON f.file = b.file"
+            "LEFT JOIN _folders f ON f.file = b.file" % (_CALL_COST, _REASONING_COST)
         )
         # Times are read as the microseconds Python keeps, so durations equal
         # NodeRunLog.duration_ms: (ended - started) / 1e6 s, times 1000.
@@ -561,31 +648,21 @@ class AnalyticsEngine:
             execute("DROP TABLE %s" % name)
 
     def _price_new_models(self) -> None:
+        """Resolve each model name not seen before to its rates, with the
+        price table's own rules (``PriceTable.price``), into ``_prices``."""
         names = self.connection.execute(
             "SELECT DISTINCT model_name FROM _batch_calls "
             "WHERE model_name IS NOT NULL "
             "AND model_name NOT IN (SELECT model_name FROM _prices)"
         ).fetchall()
-        rows = []
-        for (name,) in names:
-            price = self.table.price(name)
-            rows.append(
-                (
-                    name,
-                    self.table.resolve(name),
-                    None if price is None else price.input,
-                    None if price is None else price.output,
-                )
-            )
+        rows = [_price_row(self.table, name) for (name,) in names]
         if rows:
             self.connection.execute(
-                "INSERT INTO _prices SELECT unnest($names), unnest($resolved), "
-                "unnest($inputs), unnest($outputs)",
+                "INSERT INTO _prices SELECT %s"
+                % ", ".join("unnest($%s)" % key for key in _PRICE_COLUMNS),
                 {
-                    "names": [row[0] for row in rows],
-                    "resolved": [row[1] for row in rows],
-                    "inputs": [row[2] for row in rows],
-                    "outputs": [row[3] for row in rows],
+                    key: [row[index] for row in rows]
+                    for index, key in enumerate(_PRICE_COLUMNS)
                 },
             )
 

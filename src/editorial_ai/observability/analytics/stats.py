@@ -20,8 +20,10 @@ Rules (the tests recompute each figure by hand from the records):
   call, summed over the calls that could be priced; ``None`` when some call
   could not be priced and none could; 0 without calls. Calls whose provider
   reported no usage (``unreported_calls``) and calls without a price
-  (``unpriced_calls``, which include the unreported ones) are counted, not
-  hidden.
+  (``unpriced_calls``, which include the unreported ones, and their
+  ``unpriced_tokens``) are counted, not hidden; ``reasoning_usd`` is the part
+  of the cost spent on reasoning tokens. A thread's figures are those of
+  ``PipelineRunSummary.from_logs`` for the same runs.
 * ``error_rate`` is errors over runs; ``retries`` counts runs with
   ``attempt`` above 1.
 """
@@ -69,6 +71,10 @@ class TokenFigures(BaseModel):
     """Calls whose provider reported no usage: their tokens are unknown."""
     unpriced_calls: int = 0
     """Calls the cost leaves out (unknown model, or usage unknown)."""
+    unpriced_tokens: int = 0
+    """``total_tokens`` of the calls the cost leaves out."""
+    reasoning_usd: float = 0.0
+    """Of ``cost_usd``, what the reasoning tokens cost (at the output rate)."""
 
 
 class NodeStats(TokenFigures):
@@ -186,10 +192,12 @@ _FIGURES = """
     CASE WHEN count(cost_usd) > 0 THEN fsum(cost_usd)
          WHEN count(*) > 0 THEN NULL ELSE 0.0 END AS cost_usd,
     count(*) FILTER (WHERE NOT usage_reported) AS unreported_calls,
-    count(*) - count(cost_usd) AS unpriced_calls
+    count(*) - count(cost_usd) AS unpriced_calls,
+    coalesce(sum(total_tokens) FILTER (WHERE cost_usd IS NULL), 0)
+        AS unpriced_tokens,
+    coalesce(fsum(reasoning_cost_usd), 0.0) AS reasoning_usd
 """
 _FIGURE_NAMES = list(TokenFigures.model_fields)
-_EMPTY_FIGURES = "0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0"
 
 _TOTALS = (
     _SCOPE
@@ -287,7 +295,9 @@ joined AS (
            coalesce(c.total_tokens, 0) AS total_tokens,
            CASE WHEN c.llm_calls IS NULL THEN 0.0 ELSE c.cost_usd END AS cost_usd,
            coalesce(c.unreported_calls, 0) AS unreported_calls,
-           coalesce(c.unpriced_calls, 0) AS unpriced_calls
+           coalesce(c.unpriced_calls, 0) AS unpriced_calls,
+           coalesce(c.unpriced_tokens, 0) AS unpriced_tokens,
+           coalesce(c.reasoning_usd, 0.0) AS reasoning_usd
     FROM by_thread b JOIN thread_status s USING (thread_id)
     LEFT JOIN thread_calls c USING (thread_id)
 )

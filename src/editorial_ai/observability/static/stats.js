@@ -4,6 +4,7 @@
 // Every value from the logs (node names, model names, thread ids) is put in
 // the page as text (textContent, or uPlot's own text labels), never as HTML.
 import { api } from "./api.js";
+import { withUnknown } from "./dom.js";
 import uPlot from "./uPlot.esm.js";
 const PALETTE = ["#2f6fde", "#d64545", "#2e9d6a", "#e09b1a", "#8a4fd3",
   "#1b9aaa", "#c2477d", "#6b7482", "#7a9a01", "#b5651d"];
@@ -133,8 +134,11 @@ function renderTotals(report) {
     ["Errors", count(t.errors) + (t.node_runs ? " (" + (100 * t.errors / t.node_runs).toFixed(1) + "%)" : "")],
     ["Interrupted", count(t.interrupted)],
     ["LLM calls", count(t.llm_calls)],
-    ["Tokens", count(t.total_tokens)],
-    ["Cost", usd(t.cost_usd)],
+    ["Tokens", withUnknown(count(t.total_tokens), t.unreported_calls)],
+    ["Cached tokens", count(t.cached_tokens)],
+    ["Cache-write tokens", count(t.cache_creation_tokens)],
+    ["Reasoning tokens", count(t.reasoning_tokens)],
+    ["Cost", t.cost_usd === null ? usd(null) : withUnknown(usd(t.cost_usd), t.unpriced_calls)],
     ["Unpriced calls", count(t.unpriced_calls)],
     ["Unknown usage", count(t.unreported_calls)],
   ];
@@ -163,6 +167,7 @@ function renderTables(report) {
     cell(count(n.prompt_tokens), true),
     cell(count(n.completion_tokens), true),
     cell(count(n.cached_tokens), true),
+    cell(count(n.cache_creation_tokens), true),
     cell(count(n.reasoning_tokens), true),
     cell(usd(n.cost_usd), true),
     cell(count(n.unpriced_calls), true),
@@ -174,6 +179,7 @@ function renderTables(report) {
     cell(count(m.prompt_tokens), true),
     cell(count(m.completion_tokens), true),
     cell(count(m.cached_tokens), true),
+    cell(count(m.cache_creation_tokens), true),
     cell(count(m.reasoning_tokens), true),
     cell(usd(m.cost_usd), true),
     cell(count(m.unpriced_calls), true),
@@ -188,8 +194,8 @@ function renderTables(report) {
       el("td", {}, el("span", { className: "badge status-" + t.status }, t.status)),
       cell(count(t.node_runs), true),
       cell(ms(t.wall_time_ms), true),
-      cell(count(t.total_tokens), true),
-      cell(usd(t.cost_usd), true),
+      cell(withUnknown(count(t.total_tokens), t.unreported_calls), true),
+      cell(t.cost_usd === null ? usd(null) : withUnknown(usd(t.cost_usd), t.unpriced_calls), true),
     ]);
   }
 }
