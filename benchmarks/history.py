@@ -43,6 +43,20 @@ def _filler(rng: random.Random, size: int) -> str:
     return text[:size]
 
 
+def _totals(began: datetime, ended: datetime, totals: list[int], calls: int = 0) -> str:
+    """What the writer puts after the snapshots: the computed fields, ending
+    with ``unreported_calls`` (the engine reads such a line's head only)."""
+    prompt, completion, total, cached, written, reasoning, unreported = totals
+    return (
+        ',"interrupt_value":null,"resume_values":null,"duration_ms":%s,'
+        '"total_prompt_tokens":%d,"total_completion_tokens":%d,"total_tokens":%d,'
+        '"total_cached_tokens":%d,"total_cache_creation_tokens":%d,'
+        '"total_reasoning_tokens":%d,"llm_calls":%d,"unreported_calls":%d'
+        % ((ended - began).total_seconds() * 1000, prompt, completion, total,
+           cached, written, reasoning, calls, unreported)
+    )  # fmt: skip
+
+
 def write_history(
     folder: str,
     threads: int = 10_000,
@@ -82,6 +96,7 @@ def write_history(
             elif roll < 0.045:
                 status = "interrupted"
             usages = []
+            counts = []  # prompt, completion, total, cached, 0, reasoning, unreported
             for _ in range(rng.choice((1, 2, 2, 3))):
                 model, provider = MODELS[
                     0 if rng.random() < 0.5 else rng.randrange(len(MODELS))
@@ -91,6 +106,10 @@ def write_history(
                 completion = rng.randrange(50, 1500) if reported else 0
                 cached = prompt // 3 if reported and rng.random() < 0.4 else 0
                 reasoning = completion // 4 if "gpt" in model and reported else 0
+                counts.append(
+                    [prompt, completion, prompt + completion, cached, 0, reasoning,
+                     0 if reported else 1]
+                )  # fmt: skip
                 usages.append(
                     '{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,'
                     '"model_name":"%s","prompt_chars":%d,"usage_reported":%s,'
@@ -101,6 +120,11 @@ def write_history(
                        provider, "error" if status == "error" else "success")
                 )  # fmt: skip
             calls += len(usages)
+            totals = [0] * 7
+            for values in counts:
+                totals = [
+                    left + right for left, right in zip(totals, values, strict=True)
+                ]
             text = encoded[rng.randrange(len(encoded))]
             output = "null" if status != "success" else '{"text":%s}' % text
             error = (
@@ -112,9 +136,10 @@ def write_history(
                 '{"thread_id":"%s","node_name":"%s","status":"%s",'
                 '"started_at":"%s","ended_at":"%s","token_usage":[%s],%s'
                 '"step":%d,"attempt":%d,"input_state":{"topic":"story %d",'
-                '"notes":%s},"output_state":%s}\n'
+                '"notes":%s},"output_state":%s%s}\n'
                 % (thread_id, node, status, _iso(began), _iso(ended),
-                   ",".join(usages), error, step, attempt, number, text, output)
+                   ",".join(usages), error, step, attempt, number, text, output,
+                   _totals(began, ended, totals, len(usages)))
             )  # fmt: skip
             runs += 1
             if status == "error" and step < runs_per_thread:
@@ -134,9 +159,9 @@ def write_history(
                     '{"thread_id":"%s","node_name":"%s","status":"success",'
                     '"started_at":"%s","ended_at":"%s","token_usage":[],'
                     '"step":%d,"attempt":2,"input_state":{"topic":"story %d"},'
-                    '"output_state":{"text":%s}}\n'
+                    '"output_state":{"text":%s}%s}\n'
                     % (thread_id, node, _iso(retry_began), _iso(retry_ended), step,
-                       number, text)
+                       number, text, _totals(retry_began, retry_ended, [0] * 7))
                 )  # fmt: skip
                 runs += 1
                 node_index += 1

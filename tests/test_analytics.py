@@ -284,9 +284,22 @@ def test_readme_documents_every_view_column() -> None:
         assert documented == list(columns)
 
 
-def test_head_reading_equals_whole_line_reading(history: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("block", [5, 97, 1 << 23], ids=["5B", "97B", "8MiB"])
+def test_head_reading_equals_whole_line_reading(
+    history: tuple[Path, Path], block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Reading only each line's head gives the rows read_json gives from
-    whole lines (the snapshots engine), call by call."""
+    whole lines (the snapshots engine), call by call, whatever the blocks the
+    files are read in (lines cut across blocks, CRLF, a torn last line)."""
+    from editorial_ai.observability.analytics import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_BLOCK", block)
+    with open(history[1] / ("thread-05" + SUFFIX), "ab") as handle:
+        handle.write(
+            b'{"thread_id":"thread-05","node_name":"crlf","status":"success",'
+            b'"started_at":"2026-11-29T10:00:00Z","ended_at":"2026-11-29T10:00:01Z"'
+            b"}\r\n\n\n"
+        )
     query_runs = (
         "SELECT thread_id, node_name, status, started_at, duration_ms, attempt, "
         "llm_calls, total_tokens, cost_usd FROM node_runs ORDER BY ALL"
@@ -302,6 +315,32 @@ def test_head_reading_equals_whole_line_reading(history: tuple[Path, Path]) -> N
         assert heads.query(query)[1] == whole.query(query)[1]
     _, used = heads.query("SELECT count(*) FROM node_runs")
     assert used[0][0] == len(records(history))
+    assert heads.query("SELECT count(*) FROM node_runs WHERE node_name = 'crlf'")[
+        1
+    ] == [(1,)]
+
+
+def test_heads_leave_the_snapshots_out(history: tuple[Path, Path]) -> None:
+    """For the writer's lines only the head reaches DuckDB: the heads file
+    holds no snapshot, and a torn line is passed whole (and then dropped)."""
+    import io
+
+    from editorial_ai.observability.analytics.engine import _write_heads
+
+    path = history[0] / ("thread-00" + SUFFIX)
+    out = io.BytesIO()
+    _write_heads([str(path)], out)
+    heads = out.getvalue().splitlines()
+    assert len(heads) == len(path.read_bytes().splitlines())
+    assert all(head.startswith(b"0\x01{") for head in heads)
+    assert not any(b'"input_state"' in head for head in heads)
+    torn = history[1] / ("thread-03" + SUFFIX)
+    out = io.BytesIO()
+    _write_heads([str(torn)], out)
+    assert (
+        out.getvalue().splitlines()[-1]
+        == b"0\x01" + torn.read_bytes().rsplit(b"\n", 1)[1]
+    )
 
 
 def test_writer_puts_the_head_before_the_snapshots() -> None:
