@@ -1,7 +1,9 @@
 """A generated history for the across-threads benchmarks: many threads, days.
 
 ``write_history(folder, threads=10_000)`` writes one JSONL file per thread in
-the library's line format (the tests check a sample against ``NodeRunLog``):
+the writer's line format, head fields first, then the snapshots, then the
+computed totals (tests/test_analytics.py checks a sample against
+``NodeRunLog`` and the writer's own encoding):
 10 node runs per thread and 2 LLM calls per run on average, over the last 14
 days, with errors and their retries, interrupts, calls whose usage was not
 reported, a model the price table does not know, and state snapshots of about

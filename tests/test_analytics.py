@@ -368,3 +368,44 @@ def test_writer_puts_the_head_before_the_snapshots() -> None:
     for name in _HEAD_COLUMNS:
         assert 0 <= line.find('"%s":' % name) < cut, name
     assert re.search(r'"(unreported_calls|total_tokens)":[0-9]+\}\s*$', line)
+
+
+def test_benchmark_history_is_in_the_writers_shape(tmp_path: Path) -> None:
+    """benchmarks/history.py writes lines the reader accepts, with the
+    computed totals the writer puts last (so the benchmark measures the head
+    path real files take), and the engine's figures equal the reader's."""
+    import importlib.util
+    import io
+    import json
+
+    from editorial_ai.observability.analytics.engine import _write_heads
+    from editorial_ai.observability.storage import encode_line
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "history.py"
+    spec = importlib.util.spec_from_file_location("bench_history", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    counts = module.write_history(str(tmp_path), 6, snapshot_bytes=300)
+    logs = records([tmp_path])
+    assert len(logs) == counts["node_runs"]
+    computed = (
+        "duration_ms", "total_prompt_tokens", "total_completion_tokens",
+        "total_tokens", "total_cached_tokens", "total_cache_creation_tokens",
+        "total_reasoning_tokens", "llm_calls", "unreported_calls",
+    )  # fmt: skip
+    for file in sorted(tmp_path.glob("*" + SUFFIX)):
+        for raw in file.read_bytes().splitlines():
+            written = json.loads(raw)
+            log = NodeRunLog.model_validate_json(raw)
+            mine = json.loads(encode_line(log))
+            assert list(written)[-len(computed) :] == list(computed)
+            for name in computed:
+                assert written[name] == pytest.approx(mine[name]), name
+    out = io.BytesIO()
+    _write_heads([str(file) for file in sorted(tmp_path.glob("*" + SUFFIX))], out)
+    assert b'"input_state"' not in out.getvalue()
+    _, rows = AnalyticsEngine([tmp_path]).query(
+        "SELECT count(*), sum(total_tokens) FROM node_runs"
+    )
+    assert rows == [(len(logs), sum(log.total_tokens for log in logs))]

@@ -9,11 +9,14 @@ running server answers a repeated question from memory.
 
 The reader is fixed and forgiving, like the library's own reader:
 
-* lines are read as text (``read_csv`` with no quoting and a delimiter JSON
-  never holds raw) and each line's head, everything before its snapshots, is
-  parsed with ``from_json`` against a fixed structure (:data:`_HEAD_SCHEMA`),
-  so nothing is inferred from a sample and the snapshots are never parsed;
-  lines that are not whole lines of the writer are parsed whole. With
+* each line's head, everything before its snapshots, is cut out in Python
+  (block reads and ``memchr``-speed searches, so the snapshot bytes are
+  skipped, not scanned by a parser), written to a private temporary file
+  read as text (``read_csv`` with no quoting and a delimiter JSON never holds
+  raw), and parsed with ``from_json`` against a fixed structure
+  (:data:`_HEAD_SCHEMA`), so nothing is inferred from a sample and the
+  snapshots are never parsed; lines that are not whole lines of the writer
+  (torn, hand-written) are passed whole and parsed whole. With
   ``snapshots``, DuckDB's ``read_json`` (``format='newline_delimited'``,
   ``ignore_errors``, explicit ``columns=``) reads whole lines instead;
 * a line that is not JSON (a torn line, a hand edit) becomes NULL and is
