@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,3 +103,62 @@ class FailingModel(GenericFakeChatModel):
 
     def _generate(self, *args: Any, **kwargs: Any) -> Any:
         raise ProviderDown("503 from provider")
+
+
+class ToolCallingModel(GenericFakeChatModel):
+    """A chat model that accepts tools (a prebuilt agent binds them) and
+    answers with the scripted messages, tool calls included."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ToolCallingModel:
+        return self
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        # Streamed like a provider: the words, then one chunk with the tool
+        # calls and the call's usage (the generic fake drops tool calls).
+        message = next(self.messages)
+        assert isinstance(message, AIMessage)
+        for word in str(message.content).split(" ") if message.content else ():
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=word))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(word, chunk=chunk)
+            yield chunk
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    {
+                        "name": call["name"],
+                        "args": json.dumps(call["args"]),
+                        "id": call["id"],
+                        "index": index,
+                        "type": "tool_call_chunk",
+                    }
+                    for index, call in enumerate(message.tool_calls)
+                ],
+                usage_metadata=message.usage_metadata,
+                response_metadata=message.response_metadata,
+            )
+        )
+
+
+def tool_call(
+    name: str, args: dict[str, Any], call_id: str, usage: tuple[int, int]
+) -> AIMessage:
+    """An AI message asking for one tool call, with its call's usage."""
+    prompt, completion = usage
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": call_id}],
+        usage_metadata={
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+        response_metadata={"model_name": "gpt-4o-mini"},
+    )

@@ -53,7 +53,9 @@ RUN_KEYS = set(NodeRunLog.model_json_schema(mode="serialization")["properties"])
     "index",
     "estimated_cost_usd",
     "unpriced_calls",
+    "reasoning_cost_usd",
     "call_costs_usd",
+    "call_reasoning_costs_usd",
 }
 
 
@@ -185,6 +187,31 @@ def test_run_route_by_file_position(client: TestClient, graph_thread: str) -> No
     assert body["interrupt_value"] == {"question": "Publish?", "topic": XSS}
     error = strict(client.get("/api/threads/%s/runs/9" % graph_thread))
     assert error["error_type"] == "PublishRefused" and error["output_state"] is None
+
+
+def test_reasoning_cost_is_given_apart(client: TestClient) -> None:
+    """A run's reasoning cost is given apart, for the run and for each call."""
+    from editorial_ai.observability import TokenUsage
+
+    calls = [
+        TokenUsage(
+            prompt_tokens=1000,
+            completion_tokens=500,
+            reasoning_tokens=300,
+            model_name="o3",
+        ),
+        TokenUsage(prompt_tokens=10, completion_tokens=90, reasoning_tokens=80),
+    ]
+    append_node_log(make_log("thinking", tokens=None, token_usage=calls))
+    # o3: $2 in, $8 out per 1M; the unnamed call cannot be priced.
+    (listed,) = strict(client.get("/api/threads/thinking/logs"))["runs"]
+    assert listed["estimated_cost_usd"] == pytest.approx(0.006)  # 1000x2 + 500x8
+    assert listed["reasoning_cost_usd"] == pytest.approx(0.0024)  # 300 x 8
+    assert listed["call_reasoning_costs_usd"] is None  # per call: one run only
+    run = strict(client.get("/api/threads/thinking/runs/0"))
+    assert run["reasoning_cost_usd"] == pytest.approx(0.0024)
+    assert run["call_costs_usd"] == [pytest.approx(0.006), None]
+    assert run["call_reasoning_costs_usd"] == [pytest.approx(0.0024), None]
 
 
 def test_unknown_thread(client: TestClient) -> None:

@@ -432,6 +432,64 @@ def test_a_total_that_misses_calls_says_so(log_dir: Path) -> None:
     assert "2,306 + 1 call unknown" in show.stdout
 
 
+def test_show_gives_the_reasoning_cost_apart(log_dir: Path) -> None:
+    """Reasoning tokens, billed at the output rate, are shown apart: a note
+    under the run, the summary line, and ``reasoning_cost_usd`` in --json."""
+    thinker = chat_model(
+        AIMessage(
+            "verdict",
+            usage_metadata={
+                "input_tokens": 1000,
+                "output_tokens": 500,
+                "total_tokens": 1500,
+                "output_token_details": {"reasoning": 300},
+            },
+            response_metadata={"model_name": "o3"},
+        )
+    )
+    plain = chat_model(reply("draft", 1200, 300, model="gpt-4o"))
+
+    @node_wrapper
+    def write(state: State) -> dict[str, Any]:
+        plain.invoke("x")
+        return {}
+
+    @node_wrapper
+    def judge(state: State) -> dict[str, Any]:
+        thinker.invoke("y")
+        return {}
+
+    builder = StateGraph(State)
+    builder.add_node(write).add_node(judge)
+    builder.add_edge(START, "write").add_edge("write", "judge")
+    builder.add_edge("judge", END)
+    builder.compile().invoke(
+        {"topic": "AI"},
+        {
+            "configurable": {"thread_id": "thinking"},
+            "callbacks": [TokenUsageCallbackHandler()],
+        },
+    )
+    show = run_cli("show", "thinking", log_dir=log_dir)
+    assert show.returncode == 0, show.stderr
+    lines = show.stdout.splitlines()
+    # o3: $2 in, $8 out per 1M: 1000 x 2 + 500 x 8 = $0.006, of which 300 x 8.
+    judge_row = next(i for i, line in enumerate(lines) if " judge " in line)
+    assert "$0.00600" in lines[judge_row].split()
+    assert lines[judge_row + 1].strip() == "| of which reasoning $0.00240 (300 tokens)"
+    write_row = next(i for i, line in enumerate(lines) if " write " in line)
+    assert "reasoning" not in lines[write_row + 1]  # no reasoning, no note
+    # gpt-4o: 1200 x 2.5 + 300 x 10 = $0.006; the thread: $0.0120.
+    assert lines[-1].endswith(
+        "cost $0.0120, of which reasoning $0.00240 (300 tokens)"
+    ), lines[-1]
+    data = json.loads(run_cli("show", "thinking", "--json", log_dir=log_dir).stdout)
+    by_node = {run["node_name"]: run for run in data["runs"]}
+    assert by_node["judge"]["reasoning_cost_usd"] == pytest.approx(0.0024)
+    assert by_node["write"]["reasoning_cost_usd"] == 0
+    assert data["summary"]["total_reasoning_tokens"] == 300
+
+
 def test_example_ends_with_commands_that_work(log_dir: Path) -> None:
     """The example prints the show and serve commands; the show command, pasted,
     prints its thread."""

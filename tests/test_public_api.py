@@ -16,6 +16,7 @@ PUBLIC = [
     "TokenUsageCallbackHandler",
     "append_node_log",
     "harvest_tokens",
+    "instrument",
     "list_threads",
     "node_wrapper",
     "read_node_logs",

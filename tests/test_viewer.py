@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from editorial_ai.observability import TokenUsage, append_node_log
 from editorial_ai.observability.api import create_app
@@ -222,6 +229,8 @@ def test_a_link_to_a_run_opens_it(watched: Watched, log_dir: Path) -> None:
     with running_server(create_app(log_dir)) as base:
         page.goto(base + "/#thread=linked&run=9")
         expect(page.locator("#run-title")).to_have_text("n9 · run 9", timeout=WAIT_MS)
+        # 10 x 0.15 + 5 x 0.6 per 1M; no reasoning tokens, so no part named.
+        expect(page.locator("[data-testid=run-cost]")).to_have_text("$0.00000450")
         expect(page.locator(".run-bar[data-index='9']")).to_have_class(
             re.compile(r"\bselected\b")
         )
@@ -275,21 +284,37 @@ def test_run_detail_lists_each_llm_call_and_the_state_diff(
         page.goto(base + "/#thread=diffs&run=0")
         rows = page.locator("[data-testid=llm-call-row]")
         expect(rows).to_have_count(2, timeout=WAIT_MS)
-        first = rows.nth(0).locator("td")
-        texts = [first.nth(i).inner_text() for i in range(11)]
-        labels = [first.nth(i).get_attribute("data-label") for i in range(11)]
-        cells = dict(zip(labels, texts, strict=True))
+
+        def cells_of(row: Locator) -> dict[str | None, str]:
+            tds = row.locator("td")
+            expect(tds).to_have_count(12)
+            return {
+                tds.nth(i).get_attribute("data-label"): tds.nth(i).inner_text()
+                for i in range(12)
+            }
+
+        cells = cells_of(rows.nth(0))
         assert cells["Model"].endswith("gpt-4o") and cells["Provider"].endswith(
             "openai"
         )
         assert cells["Duration"].endswith("840 ms")
         assert cells["Prompt"].endswith("1,200") and cells["Cached"].endswith("1,000")
-        assert re.search(r"\$0\.\d{3,}", cells["Cost"]), cells["Cost"]
+        # gpt-4o: 200 x 2.5 + 1,000 cached x 1.25 + 300 x 10 per 1M.
+        assert cells["Cost"].endswith("$0.00475"), cells["Cost"]
+        assert cells["Reasoning $"].endswith("$0"), cells["Reasoning $"]
         second = rows.nth(1)
         expect(second).to_contain_text("anthropic")
         expect(second.locator(".badge")).to_have_text("error")
         expect(second).to_contain_text("1,500")  # cache write
         expect(second).to_contain_text("400")  # reasoning
+        # claude-sonnet-4-5: 500 x 3 + 1,500 written x 3.75 + 900 x 15 per 1M,
+        # of which the 400 reasoning tokens at the output rate: 400 x 15.
+        cells = cells_of(second)
+        assert cells["Cost"].endswith("$0.0206"), cells["Cost"]
+        assert cells["Reasoning $"].endswith("$0.00600"), cells["Reasoning $"]
+        expect(page.locator("[data-testid=run-cost]")).to_have_text(
+            "$0.0254, of which reasoning $0.00600"
+        )
 
         diff = page.locator("[data-testid=diff-row]")
         expect(diff).to_have_count(3)

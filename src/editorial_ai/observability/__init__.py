@@ -12,6 +12,7 @@ Example:
 
 from .callbacks import TokenUsageCallbackHandler
 from .collector import harvest_tokens, record_token_usage, reset_token_collector
+from .instrument import instrument
 from .models import NodeRunLog, PipelineRunSummary, TokenUsage
 from .node_wrapper import node_wrapper
 from .pricing import thread_cost as _thread_cost  # noqa: F401 (sets from_logs' pricer)
@@ -24,6 +25,7 @@ __all__ = [
     "TokenUsageCallbackHandler",
     "append_node_log",
     "harvest_tokens",
+    "instrument",
     "list_threads",
     "node_wrapper",
     "read_node_logs",

@@ -45,6 +45,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
+from . import callback_nodes
 from ._internal import guard, report, warn_once
 from ._usage import Counts, details_fields, from_provider_usage
 from .collector import (
@@ -100,18 +101,24 @@ def _model_from(mapping: Any) -> str | None:
 
 
 def _find_collector(metadata: Mapping[str, Any] | None) -> TokenCollector | None:
+    # The node whose task namespace the call carries comes first: inside a
+    # wrapped node it is the wrapper's own collector, and a node recorded
+    # from the callbacks (record_nodes) inside a wrapped node gets its calls.
+    # LangGraph sets langgraph_checkpoint_ns for each task; "checkpoint_ns",
+    # copied from configurable, can be a parent graph's inside a subgraph.
+    namespace = None
+    if metadata:
+        found_ns = metadata.get("langgraph_checkpoint_ns") or metadata.get(
+            "checkpoint_ns"
+        )
+        if isinstance(found_ns, str) and found_ns:
+            namespace = found_ns
+            found = collector_for_namespace(found_ns)
+            if found is not None:
+                return found
     collector = _current.get()
     if collector is not None:
         return collector
-    namespace = None
-    if metadata:
-        for key in ("checkpoint_ns", "langgraph_checkpoint_ns"):
-            found_ns = metadata.get(key)
-            if isinstance(found_ns, str) and found_ns:
-                namespace = found_ns
-                found = collector_for_namespace(found_ns)
-                if found is not None:
-                    return found
     _warn_unattributed(namespace)
     return None
 
@@ -132,14 +139,22 @@ def _warn_unattributed(namespace: str | None) -> None:
             "unattributed:unwrapped-node",
             "an LLM call was seen in LangGraph task %r, which is not a running"
             " node decorated with node_wrapper. Its usage is not recorded."
-            " Wrap that node with node_wrapper, or pass the wrapped node's"
-            " config to the model call (warned once per process)",
+            " Wrap that node with node_wrapper (or the graph with instrument),"
+            " record it with TokenUsageCallbackHandler(record_nodes=True) on the"
+            " graph run, or pass the wrapped node's config to the model call"
+            " (warned once per process)",
             namespace,
         )
 
 
 class TokenUsageCallbackHandler(BaseCallbackHandler):
     """Feeds ``record_token_usage`` from every chat model or LLM call it sees.
+
+    With ``record_nodes=True`` (the handler on the graph run), it also
+    writes one ``NodeRunLog`` per node or task run it sees, for graphs whose
+    nodes nobody can decorate (see ``callback_nodes``); the other keywords
+    are ``node_wrapper``'s recording options (``capture_io``, snapshot
+    options). Nodes that record themselves are not written twice.
 
     Example:
         >>> from langchain_core.language_models import GenericFakeChatModel
@@ -159,11 +174,14 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
     run_inline = True
     raise_error = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, record_nodes: bool = False, **node_options: Any) -> None:
         super().__init__()
         # Calls between their start and end. No lock: one ``dict`` store or
         # ``pop`` is atomic, and each run id is stored and popped once.
         self._pending: dict[UUID, _Pending] = {}
+        if node_options and not record_nodes:
+            raise TypeError("node recording options need record_nodes=True")
+        self._nodes = callback_nodes.node_spec(node_options) if record_nodes else None
 
     # -- chains: which graph invocation a node runs in --------------------------
 
@@ -185,16 +203,29 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
             roots[run_id] = roots.get(parent_run_id, parent_run_id)
         else:
             note_chain_start(run_id, parent_run_id)
+        if self._nodes is not None:
+            callback_nodes.chain_start(
+                self._nodes,
+                run_id,
+                parent_run_id,
+                inputs,
+                kwargs.get("metadata"),
+                kwargs.get("tags"),
+            )
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         """Forget the ended chain run."""
         _roots.pop(run_id, None)
+        if self._nodes is not None:
+            callback_nodes.chain_end(run_id, kwargs.get("parent_run_id"), outputs)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
         """Forget the failed chain run."""
         _roots.pop(run_id, None)
+        if self._nodes is not None:
+            callback_nodes.chain_error(run_id, kwargs.get("parent_run_id"), error)
 
     # -- start: decide which node the call belongs to -------------------------
 

@@ -44,7 +44,12 @@ from .collector import (
 )
 from .models import NodeStatus, TokenUsage, build_node_run_log
 from .sinks import emit
-from .snapshot import SnapshotOptions, snapshot_output, snapshot_state
+from .snapshot import (
+    SnapshotOptions,
+    redact_message,
+    snapshot_output,
+    snapshot_state,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +66,8 @@ class _NodeSpec:
     skip_if: Callable[[Any], Any] | None
     capture_io: bool
     options: SnapshotOptions
+    parameters: tuple[str, ...] = ()
+    """Positional parameter names (a task's arguments are recorded by name)."""
 
 
 @dataclass(slots=True)
@@ -79,8 +86,13 @@ class _Run:
     scratchpad: Any
     input_state: dict[str, Any] | None
     collector: TokenCollector
-    token: Token[TokenCollector | None]
+    token: Token[TokenCollector | None] | None
+    """``None`` for a run recorded from the callbacks (no context to restore)."""
     state: Any
+    resumed_ids: list[str] | None = None
+    """Interrupts this run answers, when known otherwise than by scratchpad."""
+    resume_values: list[Any] | None = None
+    """The values it was resumed with, when known otherwise than by scratchpad."""
 
 
 def _thread_id_of_state(state: Any, node_name: str | None) -> str:
@@ -316,15 +328,31 @@ def _finish(
     """End recording and hand the record to the sinks. Never raises."""
     elapsed_ns = _clock() - run.clock_ns
     try:
-        _current.reset(run.token)
+        _current.reset(run.token)  # type: ignore[arg-type]
     except ValueError:
         # The token was made in another context (a generator node resumed
         # elsewhere): leave this context without a collector instead.
         _current.set(None)
     namespace = run.checkpoint_ns
-    collector = run.collector
-    if namespace and _by_namespace.get(namespace) is collector:
+    if namespace and _by_namespace.get(namespace) is run.collector:
         _by_namespace.pop(namespace, None)
+    emit_run(run, elapsed_ns, status, result, exc)
+
+
+def emit_run(
+    run: _Run,
+    elapsed_ns: int,
+    status: NodeStatus,
+    result: Any = None,
+    exc: BaseException | None = None,
+) -> None:
+    """Build the record of a finished run and hand it to the sinks.
+
+    Shared with the runs recorded from the callbacks alone
+    (``callback_nodes``). Never raises.
+    """
+    namespace = run.checkpoint_ns
+    collector = run.collector
     try:
         spec = run.spec
         usages = collector.harvest()
@@ -338,6 +366,16 @@ def _finish(
                 with guard("error message"):
                     error_message = _message(exc)
                 error_traceback = _error_excerpt(exc)
+                plan = spec.options._plan
+                if plan.scrub or plan.extras:
+                    # Messages quote LLM output, configs and URLs (issue 10).
+                    if error_message:
+                        error_message = redact_message(
+                            error_message, plan.names, plan.scrub
+                        )
+                    error_traceback = redact_message(
+                        error_traceback, plan.names, plan.scrub
+                    )
             elif isinstance(exc, GraphInterrupt):
                 interrupts = exc.args[0] if exc.args else ()
                 if interrupts:
@@ -349,6 +387,8 @@ def _finish(
                         interrupt_value = (wrapped or {}).get("value")
         scratchpad = run.scratchpad
         resume = None if scratchpad is None else getattr(scratchpad, "resume", None)
+        if not resume:
+            resume = run.resume_values
         started_at = run.started_at
         step = run.step
         # Every value below is built here with the right type (UTC times,
@@ -373,7 +413,7 @@ def _finish(
                 "resumed_interrupt_ids": (
                     _interrupt_ids(namespace, len(resume))
                     if resume and namespace
-                    else None
+                    else run.resumed_ids
                 ),
                 "input_state": run.input_state,
                 "output_state": (
@@ -435,23 +475,53 @@ def _skipped(spec: _NodeSpec, run: _Run) -> None:
     _finish(run, "skipped")
 
 
+# Keyword arguments LangGraph injects into nodes, tasks and entrypoints
+# (``KWARGS_CONFIG_KEYS`` upstream): not part of what the node received.
+_INJECTED = frozenset(("config", "writer", "store", "previous", "runtime", "error"))
+
+RECORDED = "_editorial_ai_recorded"
+"""Attribute set on every function ``node_wrapper`` returns (its spec): how
+``instrument`` knows a function is already recorded."""
+
+
+def _input_of(spec: _NodeSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What the node received: its state, or a task's arguments by name."""
+    if len(args) == 1 and _INJECTED.issuperset(kwargs):
+        return args[0]  # a node given config, runtime, ...: its state
+    given = {k: v for k, v in kwargs.items() if k not in _INJECTED}
+    names = spec.parameters
+    received: dict[str, Any] = {
+        names[index] if index < len(names) else "arg%d" % index: value
+        for index, value in enumerate(args)
+    }
+    received.update(given)
+    return received
+
+
 def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
-    """Build the wrapper matching ``fn``'s kind."""
+    """Build the wrapper matching ``fn``'s kind.
+
+    A graph node is called with its state (plus injected keywords); a
+    functional-API task with its own arguments, possibly none or only
+    keywords: the shells take ``*args`` and record the state, or the task's
+    arguments by name.
+    """
     call = getattr(fn, "__call__", None)  # noqa: B004 (callable objects too)
     wrapper: Callable[..., Any]
 
     if inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(call):
 
-        async def agen_wrapper(
-            state: Any, *args: Any, **kwargs: Any
-        ) -> AsyncIterator[Any]:
+        async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            state = args[0] if len(args) == 1 and not kwargs else None
+            if state is None:
+                state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is not None and _should_skip(spec, state):
                 _skipped(spec, run)
                 return
             chunks: list[Any] = []
             try:
-                async for chunk in fn(state, *args, **kwargs):
+                async for chunk in fn(*args, **kwargs):
                     chunks.append(chunk)
                     yield chunk
             except BaseException as exc:
@@ -464,14 +534,17 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
         wrapper = agen_wrapper
     elif inspect.isgeneratorfunction(fn) or inspect.isgeneratorfunction(call):
 
-        def gen_wrapper(state: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            state = args[0] if len(args) == 1 and not kwargs else None
+            if state is None:
+                state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is not None and _should_skip(spec, state):
                 _skipped(spec, run)
                 return
             chunks: list[Any] = []
             try:
-                for chunk in fn(state, *args, **kwargs):
+                for chunk in fn(*args, **kwargs):
                     chunks.append(chunk)
                     yield chunk
             except BaseException as exc:
@@ -484,15 +557,18 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
         wrapper = gen_wrapper
     elif inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call):
 
-        async def async_wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            state = args[0] if len(args) == 1 and not kwargs else None
+            if state is None:
+                state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is None:
-                return await fn(state, *args, **kwargs)
+                return await fn(*args, **kwargs)
             if _should_skip(spec, state):
                 _skipped(spec, run)
                 return None
             try:
-                result = await fn(state, *args, **kwargs)
+                result = await fn(*args, **kwargs)
             except BaseException as exc:
                 _record_exception(run, exc)
                 raise
@@ -502,15 +578,18 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
         wrapper = async_wrapper
     else:
 
-        def sync_wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            state = args[0] if len(args) == 1 and not kwargs else None
+            if state is None:
+                state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is None:
-                return fn(state, *args, **kwargs)
+                return fn(*args, **kwargs)
             if _should_skip(spec, state):
                 _skipped(spec, run)
                 return None
             try:
-                result = fn(state, *args, **kwargs)
+                result = fn(*args, **kwargs)
             except BaseException as exc:
                 _record_exception(run, exc)
                 raise
@@ -528,7 +607,50 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
         "__wrapped__",
         inspect.unwrap(fn, stop=lambda f: hasattr(f, "__signature__")),
     )
+    setattr(wrapper, RECORDED, spec)
     return wrapper
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """Names of ``fn``'s positional parameters, for naming a task's arguments."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return ()
+    positional = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+    return tuple(
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.kind in positional and name not in _INJECTED
+    )
+
+
+def is_recorded(fn: Any) -> bool:
+    """Whether ``fn``, or a function it wraps, already records its runs."""
+    for _ in range(100):
+        if fn is None:
+            return False
+        if getattr(fn, RECORDED, None) is not None:
+            return True
+        fn = getattr(fn, "__wrapped__", None)
+    return False
+
+
+def _is_task_or_graph(obj: Any) -> bool:
+    from langgraph.pregel import Pregel
+
+    return isinstance(obj, Pregel) or is_task(obj)
+
+
+def is_task(obj: Any) -> bool:
+    """Whether ``obj`` is what ``@task`` returns (it keeps its function in
+    ``func`` and calls it through LangGraph, which returns a future)."""
+    return type(obj).__name__ == "_TaskFunction" and callable(
+        getattr(obj, "func", None)
+    )
 
 
 def _joined(chunks: list[Any]) -> Any:
@@ -579,6 +701,14 @@ def node_wrapper(
     editorial pipeline's keyword), ``@node_wrapper()`` and bare
     ``@node_wrapper``. Without a name, the node name LangGraph runs it under
     is used (``langgraph_node``), else the function's name.
+
+    Functional API: put it under ``@task`` and ``@entrypoint``
+    (``@task`` then ``@node_wrapper`` then ``def``), so it runs inside the
+    task where LangGraph runs it; a task's ``input_state`` is its single
+    argument (``{"value": ...}`` unless a mapping) or its arguments by name.
+    Above ``@task`` it wraps the task's function in place (not the future
+    the task returns) and returns the task; above ``@entrypoint`` it acts as
+    :func:`~editorial_ai.observability.instrument`.
 
     Args:
         name: the node name to record; default the LangGraph node name.
@@ -643,18 +773,35 @@ def node_wrapper(
         raise TypeError("node_wrapper: skip_if must be callable")
 
     def decorate(fn: F) -> F:
+        if _is_task_or_graph(fn):
+            # Above @task or @entrypoint: record the function inside, where
+            # it runs (wrapping the task object would time its future).
+            from .instrument import instrument_with
+
+            if name is not None and not is_task(fn):
+                raise TypeError(
+                    "node_wrapper: a graph's nodes keep their own names; "
+                    "use instrument(graph) without a name"
+                )
+            if name is not None and not is_recorded(fn.func):  # type: ignore[attr-defined]
+                task_fn = fn.func  # type: ignore[attr-defined]
+                fn.func = _wrap(task_fn, make_spec(task_fn, name))  # type: ignore[attr-defined]
+            return instrument_with(fn, lambda f: _wrap(f, make_spec(f, None)))
         if not callable(fn):
             raise TypeError("node_wrapper: %r is not callable" % (fn,))
-        spec = _NodeSpec(
-            name=name if isinstance(name, str) else None,
+        return _wrap(fn, make_spec(fn, name))  # type: ignore[return-value]
+
+    def make_spec(fn: Callable[..., Any], node_name: Any) -> _NodeSpec:
+        return _NodeSpec(
+            name=node_name if isinstance(node_name, str) else None,
             function_name=getattr(fn, "__name__", type(fn).__name__),
             skip_if=skip_if,
             capture_io=capture_io,
             options=options,
+            parameters=_parameters(fn),
         )
-        return _wrap(fn, spec)  # type: ignore[return-value]
 
-    if callable(name):
+    if callable(name) or _is_task_or_graph(name):
         fn, name = name, None
         return decorate(fn)
     if name is not None and not isinstance(name, str):

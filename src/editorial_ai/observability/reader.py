@@ -34,7 +34,13 @@ from pydantic import BaseModel
 from . import _env
 from ._internal import warn_failure, warn_os_error
 from .models import NodeRunHead, NodeRunLog, PipelineRunSummary, RunStatus, TokenUsage
-from .pricing import PriceTable, cost_of_usage, load_price_table, node_run_cost
+from .pricing import (
+    PriceTable,
+    call_cost,
+    cost_of_usage,
+    load_price_table,
+    node_run_cost,
+)
 from .storage import _SURROGATE, list_threads, thread_log_path
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -59,9 +65,15 @@ class NodeRunView(NodeRunLog):
     estimated_cost_usd: float | None = None
     unpriced_calls: int = 0
     """Calls the cost misses (unknown model or rate, usage not reported)."""
+    reasoning_cost_usd: float = 0.0
+    """Of ``estimated_cost_usd``, what the reasoning tokens of the priced calls
+    cost (completion tokens, at the output rate), given apart."""
     call_costs_usd: list[float | None] | None = None
     """USD per LLM call, in ``token_usage`` order (``None`` for a call that
     cannot be priced); given with one run (``/runs/{index}``), not in lists."""
+    call_reasoning_costs_usd: list[float | None] | None = None
+    """Of each ``call_costs_usd``, what its reasoning tokens cost (``None``
+    where the call cannot be priced); given with ``call_costs_usd``."""
 
 
 class ThreadLogs(BaseModel):
@@ -653,6 +665,7 @@ def _view(index: int, record: NodeRunHead, table: PriceTable) -> NodeRunView:
         index=index,
         estimated_cost_usd=cost.estimated_cost_usd,
         unpriced_calls=cost.unpriced_calls,
+        reasoning_cost_usd=cost.reasoning_usd,
     )
 
 
@@ -759,7 +772,11 @@ def thread_run(
         return None
     table = load_price_table() if table is None else table
     view = _view(position, found[0][1], table)
-    view.call_costs_usd = [cost_of_usage(usage, table) for usage in view.token_usage]
+    costs = [call_cost(usage, table) for usage in view.token_usage]
+    view.call_costs_usd = [None if cost is None else cost.total for cost in costs]
+    view.call_reasoning_costs_usd = [
+        None if cost is None else cost.reasoning for cost in costs
+    ]
     return view
 
 

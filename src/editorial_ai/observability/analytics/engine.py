@@ -60,7 +60,8 @@ from typing import IO, Any
 
 from .._internal import warn_failure
 from ..models import MAX_COUNT
-from ..pricing import _TIER_DETAILS, PriceTable, load_price_table
+from ..pricing import PriceTable, load_price_table
+from ..pricing._costs import _TIER_DETAILS
 from ._duckdb import require_duckdb
 from .sources import LogFile, list_log_files
 

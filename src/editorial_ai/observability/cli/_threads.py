@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,12 +80,19 @@ def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _summary_line(summary: PipelineRunSummary) -> str:
+def _summary_line(summary: PipelineRunSummary, reasoning_usd: float = 0.0) -> str:
+    """The last line of ``show``; ``reasoning_usd``: what the reasoning
+    tokens of the priced calls cost, named when the thread has any."""
     unpriced = (
         " (%s tokens unpriced)" % format(summary.unpriced_tokens, ",")
         if summary.unpriced_tokens
         else ""
     )
+    if summary.total_reasoning_tokens and summary.estimated_cost_usd is not None:
+        unpriced += ", of which reasoning %s (%s tokens)" % (
+            _priced(reasoning_usd, summary.unpriced_calls),
+            format(summary.total_reasoning_tokens, ","),
+        )
     return "%s: %d node runs in %s, %s tokens (%s in / %s out), cost %s%s" % (
         summary.status,
         summary.node_count,
@@ -275,10 +283,27 @@ def _with_values(
     return run if whole is None else whole
 
 
+def _reasoning_note(run: NodeRunView) -> str | None:
+    """The part of the run's cost its reasoning tokens make (issue 9: billed
+    at the output rate and shown apart); ``None`` without reasoning."""
+    tokens = run.total_reasoning_tokens
+    if not tokens:
+        return None
+    usd = (
+        "?"
+        if run.estimated_cost_usd is None
+        else _priced(run.reasoning_cost_usd, run.unpriced_calls)
+    )
+    return "of which reasoning %s (%s tokens)" % (usd, format(tokens, ","))
+
+
 def _notes(
     run: NodeRunView, links: _Interrupts, with_io: bool, full: bool
 ) -> list[str]:
     lines = []
+    reasoning = _reasoning_note(run)
+    if reasoning is not None:
+        lines.append(reasoning)
     if run.status == "error":
         lines.append("%s: %s" % (run.error_type, run.error_message))
         lines.extend((run.error_traceback or "").splitlines()[:-1])
@@ -335,15 +360,17 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     header = ["#", "NODE", "STEP", "STATUS", "START", "DURATION", "TOKENS", "COST"]
     out.write(_row_text([*header, "MODEL"]))
     number = 0
+    reasoning: list[float] = []
     for page in itertools.chain((first,), pages):
         for run in page.runs:
             number += 1
+            reasoning.append(run.reasoning_cost_usd)
             out.write(_row_text(_run_row(run, number, start)))
             run = _with_values(run, args, thread_id)
             for line in _notes(run, links, args.io, args.full):
                 out.write("      | %s\n" % line)
     if summary is not None:
-        out.write("\n" + _summary_line(summary) + "\n")
+        out.write("\n" + _summary_line(summary, math.fsum(reasoning)) + "\n")
     return 0
 
 

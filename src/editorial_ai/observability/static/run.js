@@ -16,8 +16,12 @@ import {
   withUnknown,
 } from "./dom.js";
 
+// Reasoning tokens are completion tokens billed at the output rate; their
+// part of a cost is shown apart (issue 9), per call and for the run.
 function callRows(run) {
   const costs = run.call_costs_usd || [];
+  const reasoningCosts = run.call_reasoning_costs_usd || [];
+  const usd = (list, position) => formatCost(list[position] === undefined ? null : list[position]);
   return run.token_usage.map((usage, position) => {
     const duration =
       usage.started_at && usage.ended_at
@@ -38,7 +42,8 @@ function callRows(run) {
       cell(tokens(usage.cached_tokens), "Cached", true),
       cell(tokens(usage.cache_creation_tokens), "Cache write", true),
       cell(tokens(usage.reasoning_tokens), "Reasoning", true),
-      cell(formatCost(costs[position] === undefined ? null : costs[position]), "Cost", true),
+      cell(usd(costs, position), "Cost", true),
+      cell(usd(reasoningCosts, position), "Reasoning $", true),
     );
   });
 }
@@ -158,6 +163,14 @@ export async function showRunDetail(threadId, index, runs, isCurrent) {
   }
   document.getElementById("run-title").textContent = run.node_name + " · run " + run.index;
   const models = [...new Set(run.token_usage.map((usage) => usage.model_name || "?"))];
+  let cost = withUnknown(formatCost(run.estimated_cost_usd), run.unpriced_calls);
+  if (run.total_reasoning_tokens) {
+    const reasoning =
+      run.estimated_cost_usd === null
+        ? "—"
+        : withUnknown(formatCost(run.reasoning_cost_usd), run.unpriced_calls);
+    cost += ", of which reasoning " + reasoning;
+  }
   setFacts(document.getElementById("run-facts"), [
     ["Status", badge(run.status)],
     ["Started", new Date(run.started_at).toLocaleString()],
@@ -166,7 +179,7 @@ export async function showRunDetail(threadId, index, runs, isCurrent) {
     ["Attempt", run.attempt === null ? "—" : String(run.attempt)],
     ["Tokens", withUnknown(formatTokens(run.total_tokens), run.unreported_calls)],
     ["Models", models.length ? models.join(", ") : "—"],
-    ["Cost", withUnknown(formatCost(run.estimated_cost_usd), run.unpriced_calls)],
+    ["Cost", el("span", { "data-testid": "run-cost" }, cost)],
   ]);
   const calls = document.querySelector("#run-calls tbody");
   calls.replaceChildren(...callRows(run));

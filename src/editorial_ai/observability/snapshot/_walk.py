@@ -1,9 +1,16 @@
-"""The snapshot walker: any value to bounded, redacted JSON data, one pass.
+"""The careful path: any value to bounded, redacted JSON data, walked in Python.
 
 ``_Walker`` converts a value depth first, carrying the byte budget left, the
 containers on the path (cycles) and the depth; each type's conversion is
-chosen once per class (``_classify``). ``snapshot.py`` holds the public
-functions and the one-loop path for flat states.
+chosen once per class (``_classify``). Every string is scrubbed of secret
+formats, every key decided by the redaction rules, and a list or tuple of two
+items whose first is a secret key name hides its second.
+
+A walker made with ``exact=True`` counts the bytes of its result exactly (for
+JSON data) and sets nothing aside for markers: it raises :class:`Overflow`
+where the bounded walk would cut. The snapshot tries it first, so a state
+whose snapshot fits the bound comes out whole, exactly as the fast path
+gives it; only a state that does not fit takes the cutting walk.
 """
 
 from __future__ import annotations
@@ -24,14 +31,10 @@ from langgraph.types import Command, Send
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_json
 
-from ._internal import warn_failure
-from ._snapshot_options import (
-    _CACHE_LIMIT,
-    REDACTED,
-    KeyPolicy,
-    _Plan,
-)
-from ._snapshot_text import (
+from .._internal import warn_failure
+from ._options import _CACHE_LIMIT, KeyPolicy, _Plan
+from ._redact import REDACTED
+from ._text import (
     _BIG_TEXT,
     _CUT_STEP,
     _CUT_TEXT,
@@ -41,6 +44,7 @@ from ._snapshot_text import (
     _measure,
     _measure_big,
     _repr,
+    _scrub,
 )
 
 _MAX_DEPTH = 64
@@ -53,7 +57,7 @@ _CYCLE = "<cycle>"
 _DEPTH = "<max depth>"
 _TOO_MANY = "<too many containers>"
 _MAX_CONTAINERS = 1_000_000
-# Marker texts are ASCII (see _snapshot_text._CUT_TEXT).
+# Marker texts are ASCII (see _text._CUT_TEXT).
 _CUT_ITEMS = "...[truncated, %d items in all]"
 _CUT_KEYS = "...[truncated, %d keys left out]"
 _CUT_MAPPING = "...[truncated, %d keys in all]"
@@ -61,7 +65,6 @@ _CUT_KEY = "…"
 # Bytes set aside on entering a container for the marker that may close it: the
 # largest marker, `"…":"...[truncated, <19 digits> keys left out]",`, takes 58.
 _RESERVE = 64
-_FLOAT_BYTES = 24  # len(repr(-2.2250738585072014e-308))
 _SORTABLE = frozenset({str, int, float, bytes, bool})
 
 # -- walking ------------------------------------------------------------------
@@ -69,6 +72,7 @@ _SORTABLE = frozenset({str, int, float, bytes, bool})
 _Items = tuple[Iterable[tuple[Any, Any]], int]
 _Handler = Callable[["_Walker", Any, int], Any]
 _MISSING = object()
+_SECRET_ITEM = object()
 
 
 def _dict_items(value: Any) -> _Items:
@@ -123,17 +127,27 @@ def _send_items(send: Any) -> _Items:
     return [("node", send.node), ("arg", send.arg)], 2
 
 
+class Overflow(Exception):
+    """An exact walk met more than the bound holds."""
+
+
 class _Walker:
     """One snapshot in the making: the byte budget left and the open path."""
 
-    __slots__ = ("bounded", "entered", "path", "plan", "remaining")
+    __slots__ = ("bounded", "entered", "exact", "path", "plan", "remaining", "scrub")
 
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: _Plan, exact: bool = False) -> None:
         self.plan = plan
         self.bounded = plan.max_bytes is not None
+        self.exact = exact and self.bounded
         self.remaining = plan.max_bytes or 0
         self.path: set[int] = set()
         self.entered = 0
+        self.scrub = plan.scrub
+
+    def overflow(self) -> None:
+        if self.exact:
+            raise Overflow
 
     def convert(self, value: Any, depth: int) -> Any:
         cls = type(value)
@@ -148,7 +162,7 @@ class _Walker:
             return self.sequence(value, value, len(value), depth, None)
         if value is None or cls is bool:
             if self.bounded:
-                self.remaining -= 5
+                self.remaining -= 5 if value is False else 4
             return value
         if cls is float:
             return self.real(value)
@@ -165,6 +179,8 @@ class _Walker:
         return text
 
     def text(self, value: str, limit: int | None) -> str:
+        if self.scrub:
+            value = _scrub(value)
         length = len(value)
         if not self.bounded:
             if limit is None or length <= limit:
@@ -182,6 +198,8 @@ class _Walker:
             if size <= room:
                 self.remaining = room - size
                 return piece
+        if self.exact and (limit is None or length <= limit):
+            raise Overflow  # the bound cuts, not the key's own limit
         marker = _CUT_TEXT % length
         marker_size = len(marker)
         room -= marker_size
@@ -196,6 +214,8 @@ class _Walker:
             piece, size = _fit_big(value, keep - keep % _CUT_STEP, room)
         else:
             piece, size = _fit(value[:keep], room) if keep > 0 else ("", 2)
+        if self.exact and len(piece) < (length if limit is None else limit):
+            raise Overflow  # cut by the bound, not by the key's own limit
         self.remaining -= size + marker_size
         return piece + marker
 
@@ -213,7 +233,7 @@ class _Walker:
     def real(self, value: float) -> float | str:
         if value - value == 0.0:  # false for NaN and both infinities
             if self.bounded:
-                self.remaining -= _FLOAT_BYTES
+                self.remaining -= len(to_json(value))
             return value
         if value != value:
             return self.note("NaN")
@@ -231,7 +251,9 @@ class _Walker:
             # Without a byte bound, a structure sharing sub-objects (a = [b, b],
             # b = [c, c], ...) expands exponentially: stop at a fixed count.
             return self.note(_TOO_MANY)
-        if self.bounded:
+        if self.exact:
+            self.remaining -= 2
+        elif self.bounded:
             if depth and self.remaining < _RESERVE:
                 return self.note(cut % total)
             self.remaining -= _RESERVE + 2
@@ -240,7 +262,9 @@ class _Walker:
 
     def leave(self, container: object, marker_bytes: int) -> None:
         self.path.discard(id(container))
-        if self.bounded:
+        if self.exact:
+            self.remaining -= marker_bytes  # a key's own limit's marker
+        elif self.bounded:
             self.remaining += _RESERVE - marker_bytes
 
     def mapping(
@@ -263,16 +287,23 @@ class _Walker:
         out: dict[str, Any] = {}
         shown = 0
         for raw_key, value in items:
-            if shown == limit or (bounded and self.remaining <= 0):
+            if shown == limit:
+                break
+            if bounded and self.remaining <= 0:
+                self.overflow()
                 break
             entry = cache.get(raw_key) if type(raw_key) is str else None
             if entry is None:
                 entry = plan.key_entry(raw_key, self.remaining if bounded else -1)
                 if entry is None:
+                    self.overflow()
                     break
             name, secret, cost = entry
             if bounded:
+                if shown:
+                    cost += 1  # the comma
                 if cost > self.remaining:
+                    self.overflow()
                     break
                 self.remaining -= cost
             shown += 1
@@ -307,12 +338,24 @@ class _Walker:
         child = depth + 1
         out: list[Any] = []
         append = out.append
+        if total == 2 and isinstance(container, list | tuple):
+            # [("Authorization", "Bearer ...")]: the first names the second.
+            first = container[0]
+            if type(first) is str and self.plan.key_is_secret(first):
+                items = (first, _SECRET_ITEM)
         for item in items:
-            if len(out) == limit or (bounded and self.remaining <= 0):
+            if len(out) == limit:
                 break
             if bounded:
-                self.remaining -= 1  # the comma
-            append(self.convert(item, child))
+                if self.remaining <= 0:
+                    self.overflow()
+                    break
+                if out:
+                    self.remaining -= 1  # the comma
+            if item is _SECRET_ITEM:
+                append(self.note(REDACTED))
+            else:
+                append(self.convert(item, child))
         else:
             self.leave(container, 0)
             return out

@@ -1,4 +1,4 @@
-"""Text for snapshots: measured as JSON, cut to fit, remembered when long.
+"""Text for snapshots: scrubbed, measured as JSON, cut to fit, remembered when long.
 
 Every string a snapshot keeps is measured in the bytes its JSON takes (escapes
 and UTF-8 included) so the size bound holds exactly, and cut with a visible
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from pydantic_core import PydanticSerializationError, to_json
+
+from ._redact import redact_text
 
 _REPR_LIMIT = 1000  # characters of a foreign object's repr
 # Marker texts are ASCII: "…" after a cut ASCII string would make CPython copy
@@ -85,6 +87,29 @@ def _fit_big(value: str, keep: int, room: int) -> tuple[str, int]:
     piece, size = _fit(value[:keep], room)
     _remember(key, value, piece, size)
     return piece, size
+
+
+_scrubbed: dict[int, tuple[str, str]] = {}
+
+
+def _scrub(text: str) -> str:
+    """``text`` without credentials of well-known formats; a long text's
+    result is remembered (by identity), and is the same object next time."""
+    if len(text) < _BIG_TEXT:
+        return redact_text(text)
+    key = id(text)
+    hit = _scrubbed.get(key)
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    clean = redact_text(text)
+    if len(text) <= _CACHEABLE_CHARS:
+        if len(_scrubbed) >= _CACHED_TEXTS:
+            try:
+                del _scrubbed[next(iter(_scrubbed))]
+            except (KeyError, StopIteration, RuntimeError):  # another thread won
+                pass
+        _scrubbed[key] = (text, clean)
+    return clean
 
 
 def _fit(piece: str, room: int) -> tuple[str, int]:

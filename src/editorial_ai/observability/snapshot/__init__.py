@@ -18,13 +18,20 @@ walking, so the cost follows the bound, not the state: a 10 MB string is
 sliced, never copied whole, and a list of a million items is not walked past
 the budget. Only a foreign object's own ``repr`` can cost more than that.
 
-Redaction. A value is redacted when its key, normalized (camelCase split,
-lower case, ``-``, ``.`` and spaces turned into ``_``), *contains* one of the
-redacted names: ``db_password``, ``OPENAI_API_KEY``, ``secret_key`` and
-``accessToken`` all are. Containment errs on the side of hiding
-(``secretary`` is hidden too): a secret written to disk cannot be taken back.
-Counts of LLM tokens (``total_tokens``, ``max_tokens`` ...) are never redacted
-unless named exactly in ``redact_keys``.
+Redaction (``snapshot._redact`` has the rules): a value under a secret key
+name (``api_key``, ``GITHUB_TOKEN``, ``session_id``, fullwidth ``API_KEY`` ...)
+becomes ``"[REDACTED]"``, so does the second item of a pair such as
+``("Authorization", "Bearer ...")``, and credentials of well-known formats are
+cut out of every string (``sk-[REDACTED]``,
+``postgres://admin:[REDACTED]@db/x``). Counts of LLM tokens (``total_tokens``,
+``max_tokens`` ...) are never redacted unless named exactly in
+``redact_keys``.
+
+Two paths, one result. A dict state made only of JSON data, with no secret
+and under the bound, takes the fast path (``_fast``): a copy of its
+containers, one call into pydantic-core's serializer to measure it, one scan
+of the bytes. Anything else takes the careful walk (``_walk``). For every
+state the fast path accepts, both give the same snapshot.
 """
 
 from __future__ import annotations
@@ -33,24 +40,28 @@ from typing import Any
 
 from langgraph.types import Command
 
-from ._internal import warn_failure
-from ._snapshot_options import (
-    DEFAULT_OPTIONS,
+from .._internal import warn_failure
+from ._fast import OVER, fast_snapshot
+from ._options import DEFAULT_OPTIONS, KeyPolicy, SnapshotOptions, _Plan
+from ._redact import (
     DEFAULT_REDACT_KEYS,
+    DEFAULT_SECRET_WORDS,
     REDACTED,
-    KeyPolicy,
-    SnapshotOptions,
-    _Plan,
+    redact_message,
+    redact_text,
 )
-from ._snapshot_text import _describe
-from ._snapshot_walk import _FLOAT_BYTES, _Walker
+from ._text import _describe
+from ._walk import Overflow, _Walker
 
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_REDACT_KEYS",
+    "DEFAULT_SECRET_WORDS",
     "REDACTED",
     "KeyPolicy",
     "SnapshotOptions",
+    "redact_message",
+    "redact_text",
     "snapshot_output",
     "snapshot_state",
 ]
@@ -70,58 +81,26 @@ def _failed(exc: Exception) -> dict[str, Any]:
     return {"_snapshot_error": description}
 
 
-_FLAT_KEYS = 32
-_FLAT_TEXT = 256
-_FLAT_INT = 2**63
+def careful(value: Any, plan: _Plan, over: bool = False, output: bool = False) -> Any:
+    """The careful walk of ``value`` as a state, or as an ``output`` (where a
+    ``Command`` is one).
 
-
-def _flat(value: dict[Any, Any], plan: _Plan) -> dict[str, Any] | None:
-    """The common small state in one loop, or ``None`` for the full walk.
-
-    A dict of up to 32 known keys (already decided by an earlier walk) whose
-    values are ASCII strings of up to 256 characters, ints JSON readers hold
-    exactly, finite floats, booleans or ``None`` comes out as the walk would
-    make it: the same keys (redacted ones as ``[REDACTED]``) and the same
-    immutable values, in a new dict. Sizes are counted at their worst (six
-    bytes a character, as if every one were escaped), so a state this path
-    takes is within the bound.
+    Unless the snapshot is known to be ``over`` the bound, an exact walk
+    comes first: a snapshot that fits comes out whole. Only one that does not
+    is walked again, cutting to the bound. May raise (foreign code).
     """
-    if plan.mask is not None or plan.policies is not None or len(value) > _FLAT_KEYS:
-        return None
-    keys = plan.keys
-    size = 2
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        entry = keys.get(key) if type(key) is str else None
-        if entry is None or entry[0] != key:
-            return None
-        size += entry[2]
-        if entry[1]:
-            out[key] = REDACTED
-            size += 12
-            continue
-        kind = type(item)
-        if kind is str:
-            if len(item) > _FLAT_TEXT or not item.isascii():
-                return None
-            size += 6 * len(item) + 2
-        elif kind is int:
-            if not -_FLAT_INT < item < _FLAT_INT:
-                return None
-            size += 20
-        elif kind is float:
-            if item - item != 0.0:  # NaN and infinities need the walk
-                return None
-            size += _FLOAT_BYTES
-        elif item is None or kind is bool:
-            size += 5
+    command = output and isinstance(value, Command)
+    if plan.max_bytes is not None and not over:
+        walker = _Walker(plan, exact=True)
+        try:
+            result = walker.command(value, 0) if command else walker.state(value)
+        except Overflow:
+            pass
         else:
-            return None
-        out[key] = item
-    max_bytes = plan.max_bytes
-    if max_bytes is not None and size > max_bytes:
-        return None
-    return out
+            if walker.remaining >= 0:
+                return result
+    walker = _Walker(plan)
+    return walker.command(value, 0) if command else walker.state(value)
 
 
 def snapshot_state(
@@ -146,18 +125,23 @@ def snapshot_state(
         >>> snapshot_state({"topic": "AI", "api_key": "sk-1", "score": float("nan")})
         {'topic': 'AI', 'api_key': '[REDACTED]', 'score': 'NaN'}
     """
+    return _snapshot(value, options, False)  # type: ignore[no-any-return]
+
+
+def _snapshot(value: Any, options: SnapshotOptions, output: bool) -> Any:
     if value is None:
         return None
     plan = options._plan
-    if type(value) is dict:
-        flat = _flat(value, plan)
-        if flat is not None:
-            return flat
     # A bare try, not _internal.guard: the marker needs the exception, and the
     # guard's context manager would cost as much as a whole small snapshot.
     # What can fail here is foreign code (a mapping's items(), a __len__).
     try:
-        return _Walker(plan).state(value)
+        if plan.fast and not (output and isinstance(value, Command)):
+            result = fast_snapshot(value, plan)
+            if type(result) is dict:
+                return result
+            return careful(value, plan, result is OVER, output)
+        return careful(value, plan, False, output)
     except Exception as exc:
         return _failed(exc)
 
@@ -183,17 +167,4 @@ def snapshot_output(
         >>> snapshot_output(Command(update={"n": 1}, goto=Send("write", {"n": 1})))
         {'update': {'n': 1}, 'goto': {'node': 'write', 'arg': {'n': 1}}}
     """
-    if value is None:
-        return None
-    plan = options._plan
-    if type(value) is dict:
-        flat = _flat(value, plan)
-        if flat is not None:
-            return flat
-    try:
-        walker = _Walker(plan)
-        if isinstance(value, Command):
-            return walker.command(value, 0)  # type: ignore[no-any-return]
-        return walker.state(value)
-    except Exception as exc:  # as in snapshot_state
-        return _failed(exc)
+    return _snapshot(value, options, True)  # type: ignore[no-any-return]

@@ -7,13 +7,18 @@ per key name, cached.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from ._snapshot_text import _measure, _repr
+from ._redact import (
+    DEFAULT_REDACT_KEYS,
+    is_secret_name,
+    normalize_key,
+    redact_text,
+)
+from ._text import _measure, _repr
 
 _CACHE_LIMIT = 4096  # keys and classes remembered; beyond, decided each time
 _CACHED_KEY_CHARS = 256
@@ -23,54 +28,7 @@ KeyPolicy: TypeAlias = Literal["keep", "drop", "length"] | int
 ``"drop"`` (``"[dropped]"``), ``"length"`` (``{"_type": ..., "length": N}``) or
 an ``int`` n: at most n characters, items, keys or bytes, with a marker."""
 
-REDACTED = "[REDACTED]"
-
-DEFAULT_REDACT_KEYS: frozenset[str] = frozenset(
-    {
-        "password",
-        "passwd",
-        "secret",
-        "api_key",
-        "apikey",
-        "authorization",
-        "cookie",
-        "private_key",
-        "credentials",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "auth_token",
-        "x_api_key",
-    }
-)
-"""Key names redacted by default (normalized: lower case, ``_`` for ``-``)."""
-
-# Usage counts, not credentials; kept even if a user adds "token" to the names.
-_TOKEN_COUNT_KEYS = frozenset(
-    {
-        "tokens",
-        "total_tokens",
-        "max_tokens",
-        "prompt_tokens",
-        "completion_tokens",
-        "input_tokens",
-        "output_tokens",
-        "cached_tokens",
-        "reasoning_tokens",
-        "max_completion_tokens",
-        "max_output_tokens",
-        "max_new_tokens",
-    }
-)
-
 _POLICY_WORDS = frozenset({"keep", "drop", "length"})
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SEPARATORS = re.compile(r"[-.\s]+")
-
-
-def _normalize(name: str) -> str:
-    return _SEPARATORS.sub("_", _CAMEL.sub("_", name)).lower()
 
 
 # -- options ------------------------------------------------------------------
@@ -83,12 +41,17 @@ class SnapshotOptions:
     Attributes:
         max_bytes: bound on the compact UTF-8 JSON of one snapshot (markers
             may add a few hundred bytes); ``None`` for no bound.
-        redact: redact values under :data:`DEFAULT_REDACT_KEYS`.
-        redact_keys: more key names to redact, matched like the defaults.
+        redact: the default redaction rules (``snapshot._redact``): values
+            under secret key names, credentials of well-known formats in any
+            string, the second of ``(name, value)`` pairs.
+        redact_keys: more key names to redact, matched like
+            :data:`DEFAULT_REDACT_KEYS` (contained in the normalized name).
         mask: ``mask(key, value)`` is called for every dict key and model or
             dataclass field that is not redacted; what it returns is recorded
             instead of ``value``. If it raises, ``"[REDACTED]"`` is recorded
             and one warning logged: a failing mask never lets a value through.
+            For a state whose snapshot is over ``max_bytes`` the mask may be
+            called twice per key (a first walk finds the state does not fit).
         state_keys: a :data:`KeyPolicy` per top-level state key. Per key the
             order is: redaction, then ``"drop"``/``"length"`` (which never look
             at the value), then the mask, then an ``int`` policy's cut.
@@ -128,7 +91,7 @@ class SnapshotOptions:
         for name in names:
             if not isinstance(name, str):
                 raise TypeError("redact_keys must hold strings, got %r" % (name,))
-            if not _normalize(name).strip("_"):
+            if not normalize_key(name):
                 # "" is contained in every key: it would redact everything.
                 raise ValueError("redact_keys holds an empty name")
         if self.mask is not None and not callable(self.mask):
@@ -160,12 +123,22 @@ class SnapshotOptions:
 class _Plan:
     """What one ``SnapshotOptions`` decides once, and its per-key decisions."""
 
-    __slots__ = ("extras", "keys", "mask", "max_bytes", "names", "policies")
+    __slots__ = (
+        "extras",
+        "fast",
+        "keys",
+        "mask",
+        "max_bytes",
+        "names",
+        "policies",
+        "scrub",
+    )
 
     def __init__(self, options: SnapshotOptions) -> None:
         self.max_bytes = options.max_bytes
         self.mask = options.mask
-        self.extras = frozenset(_normalize(name) for name in options.redact_keys)
+        self.scrub = options.redact
+        self.extras = frozenset(normalize_key(name) for name in options.redact_keys)
         defaults = DEFAULT_REDACT_KEYS if options.redact else frozenset()
         self.names = tuple(sorted(defaults | self.extras))
         # "keep" needs no work per key, so only the other policies are looked up.
@@ -175,14 +148,21 @@ class _Plan:
             if policy != "keep"
         }
         self.policies: dict[str, KeyPolicy] | None = policies or None
-        # key as found -> (key as written, redacted?, JSON bytes with ":" and ",")
+        # The fast path takes states the user's mask and policies do not touch.
+        self.fast = self.mask is None and self.policies is None
+        # key as found -> (key as written, redacted?, JSON bytes with ":")
         self.keys: dict[str, tuple[str, bool, int]] = {}
 
     def is_secret(self, name: str) -> bool:
-        normalized = _normalize(name)
-        if normalized in _TOKEN_COUNT_KEYS and normalized not in self.extras:
-            return False
-        return any(secret in normalized for secret in self.names)
+        return is_secret_name(normalize_key(name), self.names, self.extras, self.scrub)
+
+    def key_is_secret(self, name: str) -> bool:
+        """:meth:`is_secret` of a ``str`` key, through the key cache."""
+        entry = self.keys.get(name)
+        if entry is None:
+            entry = self.key_entry(name, -1)
+            assert entry is not None
+        return entry[1]
 
     def key_entry(self, raw_key: object, room: int) -> tuple[str, bool, int] | None:
         """How to write ``raw_key``; ``None`` if longer than ``room`` (>= 0)."""
@@ -192,8 +172,10 @@ class _Plan:
             name = _repr(raw_key)
         if 0 <= room < len(name):
             return None
+        if self.scrub:
+            name = redact_text(name)
         name, size = _measure(name)
-        entry = (name, self.is_secret(name), size + 2)
+        entry = (name, self.is_secret(name), size + 1)
         if (
             type(raw_key) is str
             and len(raw_key) <= _CACHED_KEY_CHARS
