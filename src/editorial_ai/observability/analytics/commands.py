@@ -126,7 +126,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         window += " until %s" % where.until.strftime("%Y-%m-%d %H:%MZ")
     out.write(
         "%s node runs in %s threads%s, %s errors (%.1f%%), %s interrupted; "
-        "%s LLM calls, %s tokens (%s cached, %s cache write, %s reasoning), "
+        "%s LLM calls, tokens %s (%s cached, %s cache write, %s reasoning), "
         "cost %s"
         % (
             _n(totals.node_runs),
