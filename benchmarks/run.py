@@ -69,7 +69,22 @@ class _NoOpHandler(BaseCallbackHandler):
     run_inline = True
 
 
+class _NoOpChatHandler(BaseCallbackHandler):
+    """A no-op handler that also takes ``on_chat_model_start`` (as ours does).
+
+    Without it LangChain catches the base class's ``NotImplementedError`` and
+    calls ``on_llm_start`` with the messages turned into text, a cost ours
+    never pays; with it, the handler receives exactly the events ours does.
+    """
+
+    run_inline = True
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 _NOOP = _NoOpHandler()
+_NOOP_CHAT = _NoOpChatHandler()
 
 
 class OpenInference:
@@ -132,6 +147,7 @@ def bench_workload(
         # LangChain's own cost of having any handler: callback managers and
         # run objects for every runnable, whatever the handler does.
         variants["ours + no-op handler"] = (workload.build(ours()), "noop")
+        variants["ours + no-op chat handler"] = (workload.build(ours()), "noop-chat")
     peer = OpenInference(os.path.join(directory, "otel.jsonl")) if with_peer else None
     if peer is not None:
         variants["openinference+otel"] = (variants["baseline"][0], False)
@@ -154,6 +170,15 @@ def bench_workload(
         "floor_us": floor_us(workload.inputs, directory),
         "variants": {},
     }
+    if workload.with_llm:
+        # Token capture per call (one call per node): ours minus ours with a
+        # no-op handler, paired within each repetition.
+        result["capture_us"] = {
+            other: statistics.median(
+                [a - b for a, b in zip(samples["ours"], samples[other], strict=True)]
+            )
+            for other in ("ours + no-op handler", "ours + no-op chat handler")
+        }
     for name in names:
         values = samples[name]
         result["variants"][name] = {
@@ -175,8 +200,9 @@ _clock = time.perf_counter_ns
 
 
 def _timed(workload: Workload, graph: Any, handler: Any, name: str, peer: Any) -> float:
-    if handler == "noop":
-        config = {"configurable": {"thread_id": "bench"}, "callbacks": [_NOOP]}
+    if handler in ("noop", "noop-chat"):
+        noop = _NOOP if handler == "noop" else _NOOP_CHAT
+        config = {"configurable": {"thread_id": "bench"}, "callbacks": [noop]}
     elif handler == "record_nodes":
         config = {
             "configurable": {"thread_id": "bench"},
@@ -243,6 +269,8 @@ def print_table(results: dict[str, Any]) -> None:
                 )
             )
         print("%-22s %-24s %9s %+10.1f" % (workload, "(floor alone)", "", floor))
+        for other, value in data.get("capture_us", {}).items():
+            print("%-22s capture per call vs %s: %+.1f us" % (workload, other, value))
         print()
 
 

@@ -56,7 +56,8 @@ DIR_MODE = 0o700
 @dataclass(slots=True)
 class _OpenFile:
     fd: int
-    identity: tuple[int, int]
+    dev: int
+    ino: int
     end: int = -1
     """File size right after our last line; -1 when unknown."""
     closed: bool = False
@@ -84,7 +85,7 @@ def _open_file(path: str, directory: str) -> _OpenFile:
     except BaseException:
         os.close(fd)
         raise
-    return _OpenFile(fd, (info.st_dev, info.st_ino))
+    return _OpenFile(fd, info.st_dev, info.st_ino)
 
 
 def _entry(path: str, directory: str) -> _OpenFile:
@@ -192,11 +193,25 @@ def append_line(path: str, directory: str, line: bytes) -> None:
                     info = os.lstat(path)
                 except FileNotFoundError:
                     info = None
-                if info is None or (info.st_dev, info.st_ino) != entry.identity:
+                if info is None or info.st_ino != entry.ino or info.st_dev != entry.dev:
                     # Deleted or replaced: reopen (and so create) it.
                     _close(path, entry)
                     continue
-                _write(path, entry, line, info.st_size)
+                size = info.st_size
+                if size == entry.end:
+                    # The common case, inlined: the file ends where our last
+                    # line ended, with our newline (see _write).
+                    written = os.write(entry.fd, line)
+                    if written == len(line):
+                        entry.end = size + written
+                        return
+                    entry.end = -1
+                    raise OSError(
+                        errno.EIO,
+                        "short write (%d of %d bytes)" % (written, len(line)),
+                        path,
+                    )
+                _write(path, entry, line, size)
                 return
             except BaseException:
                 _close(path, entry)

@@ -233,17 +233,21 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         self,
         run_id: UUID,
         metadata: Mapping[str, Any] | None,
-        invocation_params: Any,
+        kwargs: dict[str, Any],
         prompt_chars: int,
     ) -> None:
         collector = _find_collector(metadata)
         if collector is None:
             return
+        # The invocation parameters are read only when LangChain's metadata
+        # does not name the model (it does for every chat model).
         if metadata:
-            model_name = metadata.get("ls_model_name") or _model_from(invocation_params)
+            model_name = metadata.get("ls_model_name") or _model_from(
+                kwargs.get("invocation_params")
+            )
             provider = metadata.get("ls_provider")
         else:
-            model_name = _model_from(invocation_params)
+            model_name = _model_from(kwargs.get("invocation_params"))
             provider = None
         pending = _Pending(
             collector,
@@ -275,7 +279,7 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
                     chars += (
                         len(content) if type(content) is str else _text_length(content)
                     )
-            self._start(run_id, metadata, kwargs.get("invocation_params"), chars)
+            self._start(run_id, metadata, kwargs, chars)
         except Exception as exc:
             report("token callback", exc)
 
@@ -293,7 +297,7 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         """Note the call, its node and its prompt size."""
         with guard("token callback"):
             chars = sum(len(p) for p in prompts if isinstance(p, str))
-            self._start(run_id, metadata, kwargs.get("invocation_params"), chars)
+            self._start(run_id, metadata, kwargs, chars)
 
     # -- end: read the usage and count it once --------------------------------
 
@@ -431,7 +435,7 @@ def _read_usage(response: LLMResult) -> tuple[Counts | None, str | None, list[st
                     details_fields(inputs, outputs) if inputs or outputs else None,
                 )
     output = response.llm_output
-    if isinstance(output, Mapping):
+    if output and (type(output) is dict or isinstance(output, Mapping)):
         model_name = model_name or _model_from(output)
         if usage is None:
             for key in ("token_usage", "usage", "usage_metadata"):

@@ -121,6 +121,21 @@ _clock = time.perf_counter_ns
 _config_of_node = var_child_runnable_config.get
 
 
+# The last graph invocation's run id and its text: every node of a run has
+# the same one, and ``str(UUID)`` is a Python method (about 1 us).
+_last_invocation: tuple[Any, str] = (None, "")
+
+
+def _invocation_text(invocation: Any) -> str:
+    global _last_invocation
+    last = _last_invocation  # one read: another thread may replace it
+    if last[0] is invocation:
+        return last[1]
+    text = str(invocation)
+    _last_invocation = (invocation, text)
+    return text
+
+
 def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
     """Start recording; ``None`` if even that failed (the node still runs).
 
@@ -175,7 +190,7 @@ def _begin(spec: _NodeSpec, state: Any) -> _Run | None:
             spec.name or metadata.get("langgraph_node") or spec.function_name,
             metadata.get("langgraph_step"),
             namespace or None,
-            None if invocation is None else str(invocation),
+            None if invocation is None else _invocation_text(invocation),
             None if info is None else info.node_attempt,
             configurable.get("__pregel_scratchpad"),
             None,

@@ -44,6 +44,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from . import _env
 from ._internal import guard, logger, warn_failure, warn_os_error
+from ._line import encode_record
 from ._writer import append_line
 from .models import NodeRunLog
 
@@ -211,7 +212,7 @@ def append_node_log(log: NodeRunLog) -> None:
             directory, log.thread_id
         )
         try:
-            line = log.__pydantic_serializer__.to_json(log) + b"\n"
+            line = encode_record(log) + b"\n"
         except (PydanticSerializationError, ValueError, RecursionError):
             line = encode_line(log)
         append_line(path, directory, line)
