@@ -294,9 +294,6 @@ def main() -> None:
     print(f"published: {final['published_url']}\n")
     print(f"thread {thread_id}, logged to {thread_log_path(thread_id)}\n")
     print_table(thread_id)
-    print("\nLook at this thread:")
-    print(f"  editorial-ai-obs show {thread_id}")
-    print("  editorial-ai-obs serve     # then open the address it prints")
 
     for record_nodes, how in ((False, "instrument(agent)"), (True, "record_nodes")):
         agent_thread = f"fact-check-{uuid.uuid4()}"
@@ -308,6 +305,11 @@ def main() -> None:
     print("\n-- functional API: two tasks in parallel, then an interrupt --")
     run_workflow(story_thread)
     print_table(story_thread)
+
+    # Last, so the next commands are what a newcomer sees on the screen.
+    print("\nLook at the pipeline's thread (all four: editorial-ai-obs runs):")
+    print(f"  editorial-ai-obs show {thread_id}")
+    print("  editorial-ai-obs serve     # then open the address it prints")
 
 
 if __name__ == "__main__":

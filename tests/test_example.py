@@ -58,3 +58,7 @@ def test_example_records_the_pipeline_the_agent_twice_and_the_workflow(
         ("write_summary", "success", 688),
     ]
     assert len(read_node_logs(threads["editorial"])) == 10
+    # It ends with the commands to look at the pipeline's thread.
+    *_, show, serve = out.stdout.strip().splitlines()
+    assert show.split() == ["editorial-ai-obs", "show", threads["editorial"]]
+    assert serve.split()[:2] == ["editorial-ai-obs", "serve"]

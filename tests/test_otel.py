@@ -4,12 +4,14 @@ exporter, the same spans from recorded JSONL, and failures kept away."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import operator
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -31,28 +33,30 @@ from typing_extensions import TypedDict
 
 from editorial_ai.observability import (
     NodeRunLog,
+    TokenUsage,
     TokenUsageCallbackHandler,
     node_wrapper,
     read_node_logs,
 )
-from editorial_ai.observability._otel_attributes import (
-    LLM_CALL_EVENT,
+from editorial_ai.observability.invocations import graph_runs_path, read_graph_runs
+from editorial_ai.observability.otel._attributes import (
     bounded_json,
     ns,
     provider_of,
 )
-from editorial_ai.observability._otel_spans import TraceAssembler
-from editorial_ai.observability.otel import (
+from editorial_ai.observability.otel._sink import (
     OpenTelemetrySink,
     _PausingExporter,
     make_resource,
     spans_from_logs,
 )
+from editorial_ai.observability.otel._spans import TraceAssembler
 from editorial_ai.observability.sinks import JsonlSink, set_sinks
 
+from ._example import load_example
 from ._fakes import chat_model, reply
 from ._graphs import fan_out_graph
-from .conftest import make_log
+from .conftest import T0, make_log
 
 
 class State(TypedDict, total=False):
@@ -106,6 +110,26 @@ def roots(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
     return [span for span in spans if span.parent is None]
 
 
+def kind_of(span: ReadableSpan) -> str:
+    """The OpenInference span kind."""
+    return str((span.attributes or {})["openinference.span.kind"])
+
+
+def node_spans(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+    return [s for s in spans if s.parent is not None and kind_of(s) == "CHAIN"]
+
+
+def call_spans(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
+    return [span for span in spans if kind_of(span) == "LLM"]
+
+
+def children_of(
+    spans: Sequence[ReadableSpan], parent: ReadableSpan
+) -> list[ReadableSpan]:
+    assert parent.context is not None
+    return [span for span in spans if parent_id(span) == parent.context.span_id]
+
+
 def parent_id(span: ReadableSpan) -> int | None:
     return None if span.parent is None else span.parent.span_id
 
@@ -147,11 +171,12 @@ def write_graph() -> Any:
 
 
 def test_one_span_per_node_run_with_the_recorded_times(memory: Any) -> None:
-    """Each node run is one INTERNAL span starting and ending at the log's times."""
+    """Each node run is one INTERNAL CHAIN span starting and ending at the
+    log's times, status OK."""
     write_graph().invoke({"topic": "AI"}, config())
     spans = finished(memory)
     logs = read_node_logs("t1")
-    nodes = [span for span in spans if span.parent is not None]
+    nodes = node_spans(spans)
     assert len(nodes) == len(logs) == 2 and len(roots(spans)) == 1
     for log in logs:
         (span,) = by_name(spans)[log.node_name]
@@ -161,6 +186,8 @@ def test_one_span_per_node_run_with_the_recorded_times(memory: Any) -> None:
             (log.ended_at - log.started_at) // timedelta(microseconds=1) * 1000
         )
         assert span.kind is SpanKind.INTERNAL
+        assert kind_of(span) == "CHAIN"
+        assert span.status.status_code is StatusCode.OK
 
 
 def test_one_trace_per_invocation_under_a_root(memory: Any) -> None:
@@ -185,10 +212,12 @@ def test_one_trace_per_invocation_under_a_root(memory: Any) -> None:
         ]
         children = [
             s
-            for s in spans
+            for s in node_spans(spans)
             if s.parent is not None and s.parent.trace_id == root.context.trace_id
         ]
         assert {parent_id(s) for s in children} == {root.context.span_id}
+        assert kind_of(root) == "CHAIN"
+        assert root.status.status_code is StatusCode.OK
         assert root.start_time == ns(min(log.started_at for log in members))
         assert root.end_time == ns(max(log.ended_at for log in members))
         assert (root.attributes or {})["gen_ai.operation.name"] == "invoke_workflow"
@@ -200,6 +229,7 @@ def test_without_the_handler_a_thread_is_one_trace(memory: Any) -> None:
     write_graph().invoke({"topic": "ML"}, config(handler=False))
     spans = finished(memory)
     assert len({span.context.trace_id for span in spans if span.context}) == 1
+    # two runs of two nodes and one root (no handler: no LLM calls recorded)
     assert len(roots(spans)) == 1 and len(spans) == 5
 
 
@@ -210,7 +240,8 @@ BRANCHES = {"research": (101, 11), "factcheck": (202, 22), "headline": (303, 33)
 def test_parallel_branches_carry_exactly_their_tokens(
     memory: Any, use_async: bool
 ) -> None:
-    """Each parallel branch's span holds its own token sums, model and call event."""
+    """Each parallel branch's span has one LLM call span with its tokens and
+    model; the node spans themselves carry no usage."""
     graph = fan_out_graph(BRANCHES, use_async=use_async)
     if use_async:
         asyncio.run(graph.ainvoke({"topic": "x"}, config()))
@@ -219,33 +250,37 @@ def test_parallel_branches_carry_exactly_their_tokens(
     spans = by_name(finished(memory))
     (root,) = spans["invoke_workflow"]
     assert root.context is not None
+    every = [span for group in spans.values() for span in group]
     for name, (prompt, completion) in BRANCHES.items():
         (span,) = spans[name]
         attributes = span.attributes or {}
-        assert attributes["gen_ai.usage.input_tokens"] == prompt
-        assert attributes["gen_ai.usage.output_tokens"] == completion
-        assert attributes["gen_ai.request.model"] == "gpt-4.1-mini"
-        assert attributes["gen_ai.response.model"] == "gpt-4.1-mini"
-        assert attributes["gen_ai.provider.name"] == "openai"
+        usage = ("gen_ai.usage", "gen_ai.request", "gen_ai.response", "llm.")
+        assert not any(key.startswith(usage) for key in attributes)
+        assert attributes["langgraph.llm_calls"] == 1
         assert parent_id(span) == root.context.span_id
-        (event,) = span.events
-        assert event.name == LLM_CALL_EVENT
-        assert dict(event.attributes or {}) == {
-            "langgraph.call_index": 0,
-            "gen_ai.request.model": "gpt-4.1-mini",
-            "gen_ai.response.model": "gpt-4.1-mini",
-            "gen_ai.provider.name": "openai",
-            "langgraph.usage_reported": True,
-            "gen_ai.usage.input_tokens": prompt,
-            "gen_ai.usage.output_tokens": completion,
-        }
+        (call,) = children_of(every, span)
+        assert call.name == "chat gpt-4.1-mini" and call.kind is SpanKind.CLIENT
+        assert call.status.status_code is StatusCode.OK
+        assert span.start_time <= call.start_time <= call.end_time <= span.end_time  # type: ignore[operator]
+        got = call.attributes or {}
+        assert got["openinference.span.kind"] == "LLM"
+        assert got["gen_ai.operation.name"] == "chat"
+        assert got["gen_ai.usage.input_tokens"] == got["llm.token_count.prompt"]
+        assert got["gen_ai.usage.input_tokens"] == prompt
+        assert got["gen_ai.usage.output_tokens"] == completion
+        assert got["llm.token_count.completion"] == completion
+        assert got["llm.token_count.total"] == prompt + completion
+        assert got["gen_ai.request.model"] == got["llm.model_name"] == "gpt-4.1-mini"
+        assert got["gen_ai.provider.name"] == "openai"
+        assert got["llm.provider"] == got["llm.system"] == "openai"
     (join,) = spans["join"]
-    assert "gen_ai.usage.input_tokens" not in (join.attributes or {})
-    assert not join.events
+    assert "langgraph.llm_calls" not in (join.attributes or {})
+    assert not children_of(every, join) and not join.events
 
 
 def test_node_with_two_models_lists_them(memory: Any) -> None:
-    """A node calling two models sums both; the single-model attributes stay unset."""
+    """A node calling two models has one call span per model, each with its
+    own tokens; the node lists both models and carries no usage."""
     fast = chat_model(reply("a", 10, 1, model="gpt-4o-mini"))
     smart = chat_model(reply("b", 20, 2, model="claude-opus-4-1"))
 
@@ -256,14 +291,28 @@ def test_node_with_two_models_lists_them(memory: Any) -> None:
         return {}
 
     line_graph(write).invoke({"topic": "x"}, config())
-    (span,) = by_name(finished(memory))["write"]
+    spans = finished(memory)
+    (span,) = by_name(spans)["write"]
     attributes = span.attributes or {}
-    assert attributes["gen_ai.usage.input_tokens"] == 30
-    assert attributes["gen_ai.usage.output_tokens"] == 3
     assert list(attributes["langgraph.models"]) == ["gpt-4o-mini", "claude-opus-4-1"]  # type: ignore[arg-type]
     assert "gen_ai.request.model" not in attributes
-    providers = [dict(e.attributes or {})["gen_ai.provider.name"] for e in span.events]
-    assert providers == ["openai", "anthropic"]
+    assert "gen_ai.response.model" not in attributes
+    assert "gen_ai.usage.input_tokens" not in attributes
+    calls = sorted(children_of(spans, span), key=lambda s: s.start_time or 0)
+    facts = [
+        (
+            call.name,
+            (call.attributes or {})["llm.model_name"],
+            (call.attributes or {})["gen_ai.provider.name"],
+            (call.attributes or {})["gen_ai.usage.input_tokens"],
+            (call.attributes or {})["gen_ai.usage.output_tokens"],
+        )
+        for call in calls
+    ]
+    assert facts == [
+        ("chat gpt-4o-mini", "gpt-4o-mini", "openai", 10, 1),
+        ("chat claude-opus-4-1", "claude-opus-4-1", "anthropic", 20, 2),
+    ]
 
 
 def test_langgraph_attributes(memory: Any) -> None:
@@ -388,11 +437,11 @@ def test_retry_attempts_are_sibling_spans(memory: Any) -> None:
     assert [s.status.status_code for s in attempts] == [
         StatusCode.ERROR,
         StatusCode.ERROR,
-        StatusCode.UNSET,
+        StatusCode.OK,
     ]
     assert len({s.context.span_id for s in attempts if s.context}) == 3
     (root,) = spans["invoke_workflow"]
-    assert root.status.status_code is StatusCode.UNSET
+    assert root.status.status_code is StatusCode.OK
     assert {parent_id(s) for s in attempts} == {
         root.context.span_id if root.context else 0
     }
@@ -440,11 +489,14 @@ def test_snapshots_are_not_attached_by_default(memory: Any) -> None:
     """Without capture_io no span carries state."""
     write_graph().invoke({"topic": "AI"}, config())
     for span in finished(memory):
-        assert not any(key.endswith("_state") for key in span.attributes or {})
+        assert not any(
+            key.startswith(("input.", "output.")) for key in span.attributes or {}
+        )
 
 
 def test_capture_io_attaches_bounded_snapshots() -> None:
-    """With capture_io the snapshots are JSON attributes, cut with a mark."""
+    """With capture_io the snapshots are input.value / output.value JSON,
+    a large one cut again with the JSONL's markers (still valid JSON)."""
     exporter = InMemorySpanExporter()
     sink = OpenTelemetrySink(
         SimpleSpanProcessor(exporter), capture_io=True, max_attribute_bytes=256
@@ -460,10 +512,13 @@ def test_capture_io_attaches_bounded_snapshots() -> None:
     (span,) = by_name(exporter.get_finished_spans())["summarize"]
     (log,) = read_node_logs("t1")
     attributes = span.attributes or {}
-    cut = str(attributes["langgraph.input_state"])
+    cut = str(attributes["input.value"])
     assert len(cut.encode("utf-8")) <= 256
-    assert cut.endswith("bytes in all]") and cut.startswith('{"topic":"éé')
-    assert json.loads(str(attributes["langgraph.output_state"])) == log.output_state
+    assert json.loads(cut)["topic"].startswith("éé")
+    assert "truncated" in json.loads(cut)["topic"]
+    assert attributes["input.mime_type"] == "application/json"
+    assert json.loads(str(attributes["output.value"])) == log.output_state
+    assert attributes["output.mime_type"] == "application/json"
     sink.shutdown()
 
 
@@ -477,7 +532,7 @@ def test_capture_io_follows_the_environment(
     sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
     sink.export(make_log(input_state={"topic": "x"}))
     (span,) = [s for s in exporter.get_finished_spans() if s.name == "draft"]
-    assert ("langgraph.input_state" in (span.attributes or {})) is attached
+    assert ("input.value" in (span.attributes or {})) is attached
     sink.shutdown()
 
 
@@ -489,8 +544,8 @@ def test_malformed_capture_setting_warns_and_attaches_nothing(
     exporter = InMemorySpanExporter()
     sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
     sink.export(make_log(input_state={"topic": "x"}))
-    (span,) = exporter.get_finished_spans()
-    assert "langgraph.input_state" not in (span.attributes or {})
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "draft"]
+    assert "input.value" not in (span.attributes or {})
     assert "EDITORIAL_AI_OTEL_CAPTURE_IO='maybe'" in caplog.text
     sink.shutdown()
 
@@ -532,33 +587,81 @@ def test_backfill_gives_the_live_spans(memory: Any) -> None:
     compiled.invoke(Command(resume="yes"), config())
     live = finished(memory)
     backfill = spans_from_logs(read_node_logs("t1"))
-    assert len(live) == len(backfill) == 11
+    # 8 node runs, 3 LLM calls, a placeholder and 2 roots
+    assert len(live) == len(backfill) == 14
     assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
 
 
 # -- the sink's own behaviour -------------------------------------------------------
 
 
-def test_idle_trace_is_closed_by_a_later_run() -> None:
-    """A trace idle past the limit gets its root when another run comes in."""
-    assembler = TraceAssembler(make_resource(), 16384)
-    first = assembler.add(make_log("t1", "draft"), now=0.0)
+def test_idle_trace_is_closed_by_the_clock() -> None:
+    """A trace whose last run ended idle_seconds ago gets its root."""
+    assembler = TraceAssembler(make_resource(), 16384, idle_seconds=60.0)
+    first = assembler.add(make_log("t1", "draft", tokens=None))
     assert [span.name for span in first] == ["draft"]
-    assert assembler.close_idle(30.0, 60.0, keep=100) == []
-    assembler.add(make_log("t2", "draft"), now=70.0)
-    closed = assembler.close_idle(70.0, 60.0, keep=100)
+    assert assembler.close_idle(T0 + timedelta(seconds=30), keep=100) == []
+    closed = assembler.close_idle(T0 + timedelta(seconds=61), keep=100)
     assert [span.name for span in closed] == ["invoke_workflow"]
     assert closed[0].context is not None and first[0].context is not None
     assert closed[0].context.trace_id == first[0].context.trace_id
-    assert assembler.open_traces() == 1
+    assert assembler.open_traces() == 0
+
+
+def test_a_run_after_the_root_was_sent_opens_a_new_root() -> None:
+    """A node run of a trace whose root was sent gets a new root with a new
+    span id (generation 1) covering only the later runs; the old root is
+    never sent again."""
+    assembler = TraceAssembler(make_resource(), 16384, idle_seconds=60.0)
+    spans = assembler.add(make_log("t1", "draft", tokens=None))
+    spans += assembler.close_idle(T0 + timedelta(seconds=61), keep=100)
+    late = make_log("t1", "review", start_ms=90_000, status="error", tokens=None)
+    spans += assembler.add(late)
+    spans += assembler.close_all()
+    first, second = roots(spans)
+    assert first.context is not None and second.context is not None
+    assert first.context.trace_id == second.context.trace_id
+    assert first.context.span_id != second.context.span_id
+    assert (first.attributes or {})["langgraph.node_runs"] == 1
+    assert first.status.status_code is StatusCode.OK
+    assert (second.attributes or {})["langgraph.root_generation"] == 1
+    assert (second.attributes or {})["langgraph.node_runs"] == 1
+    assert second.status.status_code is StatusCode.ERROR
+    assert second.start_time == ns(late.started_at)
+    (review,) = by_name(spans)["review"]
+    assert parent_id(review) == second.context.span_id
+
+
+def test_an_idle_gap_in_the_records_splits_the_backfill_alike() -> None:
+    """The backfill starts a new root where a run starts idle_seconds after
+    the trace's last end, as the live sink did; live and backfill agree."""
+    logs = [
+        make_log("t1", "draft"),
+        make_log("t1", "review", start_ms=20_000),
+        make_log("t1", "publish", start_ms=200_000),
+    ]
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), root_idle_seconds=60.0)
+    for log in logs:
+        # the live sink's clock reads each run's end as it arrives
+        sink._clock = lambda log=log: log.ended_at  # type: ignore[misc]
+        sink.export(log)
+    sink.shutdown()
+    live = list(exporter.get_finished_spans())
+    backfill = spans_from_logs(logs, root_idle_seconds=60.0)
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+    runs = sorted(
+        (span.attributes or {})["langgraph.node_runs"] for span in roots(backfill)
+    )
+    assert runs == [1, 2]
 
 
 def test_too_many_open_traces_close_the_oldest() -> None:
     """Past the bound of open traces the least recently active one is closed."""
     assembler = TraceAssembler(make_resource(), 16384)
     for index in range(3):
-        assembler.add(make_log("t%d" % index), now=float(index))
-    closed = assembler.close_idle(3.0, 60.0, keep=2)
+        assembler.add(make_log("t%d" % index, start_ms=index))
+    closed = assembler.close_idle(T0, keep=2)
     assert [(span.attributes or {})["langgraph.thread_id"] for span in closed] == ["t0"]
 
 
@@ -566,10 +669,10 @@ def test_shutdown_sends_pending_roots_once() -> None:
     """shutdown closes open traces and is idempotent; later runs are ignored."""
     exporter = InMemorySpanExporter()
     sink = OpenTelemetrySink(SimpleSpanProcessor(exporter))
-    sink.export(make_log())
+    sink.export(make_log(tokens=None))
     sink.shutdown()
     sink.shutdown()
-    sink.export(make_log(start_ms=50))
+    sink.export(make_log(start_ms=50, tokens=None))
     assert sorted(s.name for s in exporter.get_finished_spans()) == [
         "draft",
         "invoke_workflow",
@@ -682,3 +785,211 @@ def test_span_ids_are_stable_and_distinct() -> None:
     ids = [spans_from_logs([log])[0].context for log in logs]
     assert ids[0] == ids[1]
     assert len({context.span_id for context in ids if context}) == 3
+
+
+# -- LLM calls as spans -------------------------------------------------------------
+
+
+def test_call_spans_keep_recorded_times_and_details() -> None:
+    """A call with its own start and end keeps them; cache reads and writes
+    and reasoning appear under both vocabularies; a failed call is ERROR."""
+    start = T0 + timedelta(milliseconds=2)
+    calls = [
+        TokenUsage(
+            prompt_tokens=1000,
+            completion_tokens=200,
+            cached_tokens=600,
+            cache_creation_tokens=100,
+            reasoning_tokens=50,
+            model_name="claude-sonnet-4-5",
+            provider="anthropic",
+            run_id="run-1",
+            started_at=start,
+            ended_at=start + timedelta(milliseconds=3),
+        ),
+        TokenUsage(
+            model_name="gemini-2.5-flash",
+            provider="google_genai",
+            usage_reported=False,
+            status="error",
+            error_type="ResourceExhausted",
+            started_at=start + timedelta(milliseconds=4),
+            ended_at=start + timedelta(milliseconds=5),
+        ),
+    ]
+    log = make_log(tokens=None, token_usage=calls)
+    spans = spans_from_logs([log])
+    (node,) = node_spans(spans)
+    first, second = sorted(children_of(spans, node), key=lambda s: s.start_time or 0)
+    assert (first.start_time, first.end_time) == (
+        ns(start),
+        ns(start + timedelta(milliseconds=3)),
+    )
+    got = dict(first.attributes or {})
+    assert got["langgraph.call_times"] == "recorded"
+    assert got["langgraph.llm_run_id"] == "run-1"
+    assert got["gen_ai.usage.cache_read.input_tokens"] == 600
+    assert got["llm.token_count.prompt_details.cache_read"] == 600
+    assert got["gen_ai.usage.cache_creation.input_tokens"] == 100
+    assert got["llm.token_count.prompt_details.cache_write"] == 100
+    assert got["gen_ai.usage.reasoning.output_tokens"] == 50
+    assert got["llm.token_count.completion_details.reasoning"] == 50
+    assert got["gen_ai.provider.name"] == got["llm.provider"] == "anthropic"
+    assert first.status.status_code is StatusCode.OK
+    failed = dict(second.attributes or {})
+    assert second.status.status_code is StatusCode.ERROR
+    assert failed["error.type"] == "ResourceExhausted"
+    assert failed["gen_ai.provider.name"] == "gcp.gemini"
+    assert failed["llm.provider"] == "google"
+    assert failed["langgraph.usage_reported"] is False
+    assert not any("token" in key for key in failed)
+    assert [event.name for event in second.events] == ["exception"]
+
+
+def test_calls_without_times_share_the_node_time_in_order() -> None:
+    """Calls recorded without their own times split the node's span evenly,
+    in record order, marked estimated."""
+    calls = [TokenUsage(prompt_tokens=n, model_name="gpt-4o") for n in (1, 2, 3)]
+    log = make_log(tokens=None, token_usage=calls, duration_ms=30.0)
+    spans = spans_from_logs([log])
+    (node,) = node_spans(spans)
+    ordered = sorted(children_of(spans, node), key=lambda s: s.start_time or 0)
+    assert [(s.attributes or {})["llm.token_count.prompt"] for s in ordered] == [
+        1,
+        2,
+        3,
+    ]
+    assert ordered[0].start_time == node.start_time
+    assert ordered[-1].end_time == node.end_time
+    for before, after in itertools.pairwise(ordered):
+        assert before.end_time == after.start_time
+    assert {(s.attributes or {})["langgraph.call_times"] for s in ordered} == {
+        "estimated"
+    }
+
+
+# -- the root at the end of the graph run ---------------------------------------------
+
+
+def test_root_is_sent_when_the_graph_run_ends_with_its_input_and_output(
+    log_dir: Path,
+) -> None:
+    """With the handler on the graph run, the root leaves as the run ends
+    (no flush), carrying the graph's input and final output; export from
+    the JSONL gives the same spans, root included."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+    result = write_graph().invoke({"topic": "AI"}, config())
+    live = list(exporter.get_finished_spans())
+    (root,) = roots(live)
+    attributes = root.attributes or {}
+    assert json.loads(str(attributes["input.value"])) == {"topic": "AI"}
+    assert json.loads(str(attributes["output.value"])) == result
+    assert attributes["output.mime_type"] == "application/json"
+    sink.shutdown()
+    assert len(exporter.get_finished_spans()) == len(live)  # nothing re-sent
+    logs = read_node_logs("t1")
+    graph_runs = read_graph_runs("t1")
+    assert list(graph_runs) == [logs[0].invocation_id]
+    backfill = spans_from_logs(logs, capture_io=True, graph_runs=graph_runs)
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+
+
+def test_two_handlers_end_a_graph_run_once(log_dir: Path) -> None:
+    """Two handlers on one graph run: one root, one graph-run record."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+    run_config: Any = {
+        "configurable": {"thread_id": "t1"},
+        "callbacks": [TokenUsageCallbackHandler(), TokenUsageCallbackHandler()],
+    }
+    write_graph().invoke({"topic": "AI"}, run_config)
+    assert len(roots(exporter.get_finished_spans())) == 1
+    lines = Path(graph_runs_path("t1")).read_text().splitlines()
+    assert len(lines) == 1
+    sink.shutdown()
+
+
+def test_a_failing_graph_run_still_sends_its_root_once() -> None:
+    """A graph run that raises ends its trace: the root is ERROR, no output."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+
+    @node_wrapper
+    def check(state: State) -> dict[str, Any]:
+        raise ValueError("no source")
+
+    with pytest.raises(ValueError):
+        line_graph(check).invoke({"topic": "x"}, config())
+    (root,) = roots(exporter.get_finished_spans())
+    assert root.status.status_code is StatusCode.ERROR
+    assert "input.value" in (root.attributes or {})
+    assert "output.value" not in (root.attributes or {})
+    sink.shutdown()
+    assert len(roots(exporter.get_finished_spans())) == 1
+
+
+class BrokenAtTheEnd:
+    """A sink whose graph-run end raises."""
+
+    def export(self, log: NodeRunLog) -> None:
+        pass
+
+    def end_invocation(self, *args: Any) -> None:
+        raise RuntimeError("sink bug")
+
+
+def test_without_capture_no_graph_run_is_kept(log_dir: Path) -> None:
+    """JSONL alone, or OpenTelemetry without capture: no graph-runs file, and
+    the root still leaves at the end of the graph run, without state."""
+    write_graph().invoke({"topic": "AI"}, config())
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=False)
+    set_sinks([JsonlSink(), sink])
+    write_graph().invoke({"topic": "ML"}, config())
+    (root,) = roots(exporter.get_finished_spans())
+    assert "input.value" not in (root.attributes or {})
+    assert not (log_dir / "graph-runs").exists()
+    sink.shutdown()
+
+
+def test_a_sink_failing_at_the_graph_run_end_is_contained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The graph's result stands; the failure is one warning."""
+    set_sinks([BrokenAtTheEnd()])
+    result = write_graph().invoke({"topic": "AI"}, config())
+    assert result["draft"] == "draft"
+    assert "sink bug" in caplog.text
+
+
+def test_example_pipeline_live_and_backfill_agree_with_capture(log_dir: Path) -> None:
+    """The example pipeline (parallel async branches, a loop, an interrupt and
+    its resume) with state captured: the live spans and export-otel's spans
+    from the JSONL and graph-runs files are the same, roots included."""
+    exporter = InMemorySpanExporter()
+    sink = OpenTelemetrySink(SimpleSpanProcessor(exporter), capture_io=True)
+    set_sinks([JsonlSink(), sink])
+    example = load_example()
+    graph = example.build_graph()
+    run_config: Any = {
+        "configurable": {"thread_id": "example"},
+        "callbacks": [TokenUsageCallbackHandler()],
+    }
+    asyncio.run(graph.ainvoke({"topic": "AI"}, run_config))
+    asyncio.run(graph.ainvoke(Command(resume={"approved": True}), run_config))
+    live = list(exporter.get_finished_spans())  # before any flush: roots sent
+    sink.shutdown()
+    assert len(exporter.get_finished_spans()) == len(live)
+    backfill = spans_from_logs(
+        read_node_logs("example"),
+        capture_io=True,
+        graph_runs=read_graph_runs("example"),
+    )
+    assert sorted(map(span_key, live)) == sorted(map(span_key, backfill))
+    assert len(roots(live)) == 2 and len(call_spans(live)) == 7
+    for root in roots(live):
+        assert {"input.value", "output.value"} <= set(root.attributes or {})

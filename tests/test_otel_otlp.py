@@ -17,12 +17,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from editorial_ai.observability import (
     NodeRunLog,
     TokenUsageCallbackHandler,
+    append_node_log,
     node_wrapper,
     read_node_logs,
 )
 from editorial_ai.observability import sinks as sinks_module
-from editorial_ai.observability._otel_attributes import ns
 from editorial_ai.observability.otel import OpenTelemetrySink, spans_from_logs
+from editorial_ai.observability.otel._attributes import ns
 from editorial_ai.observability.sinks import flush_sinks, get_sinks
 
 from ._fakes import chat_model, reply
@@ -70,10 +71,15 @@ def pipeline(thread_id: str) -> None:
     builder.compile().invoke({"topic": "AI"}, config)
 
 
+def span_count(logs: list[NodeRunLog]) -> int:
+    """Node runs, their LLM calls, one root."""
+    return len(logs) + sum(len(log.token_usage) for log in logs) + 1
+
+
 def check_received(received: list[ReceivedSpan], logs: list[NodeRunLog]) -> None:
     """The spans on the wire match the records and the in-process conversion."""
     expected: list[ReadableSpan] = spans_from_logs(logs, service_name="e2e")
-    assert len(received) == len(expected) == len(logs) + 1
+    assert len(received) == len(expected) == span_count(logs) == 8
     wire = {span.span_id: span for span in received}
     for span in expected:
         assert span.context is not None
@@ -88,26 +94,29 @@ def check_received(received: list[ReceivedSpan], logs: list[NodeRunLog]) -> None
         assert got.service_name == "e2e"
     by_name = {span.name: span for span in received}
     root, draft = by_name["invoke_workflow"], by_name["draft"]
+    research_calls = [
+        span for span in received if span.parent_span_id == by_name["research"].span_id
+    ]
     assert root.parent_span_id is None
     assert by_name["research"].parent_span_id == root.span_id
     assert draft.parent_span_id == root.span_id
     assert by_name["outline"].parent_span_id == draft.span_id
     assert by_name["write"].parent_span_id == draft.span_id
     assert len({span.trace_id for span in received}) == 1
-    research = by_name["research"].attributes
-    assert research["gen_ai.usage.input_tokens"] == 900
-    assert research["gen_ai.usage.output_tokens"] == 90
-    assert research["gen_ai.request.model"] == "gpt-4o-mini"
-    assert len(by_name["research"].events) == 2
-    write = by_name["write"].attributes
-    assert (
-        write["gen_ai.usage.input_tokens"],
-        write["gen_ai.usage.output_tokens"],
-    ) == (
-        1200,
-        300,
-    )
-    assert write["gen_ai.provider.name"] == "anthropic"
+    assert "gen_ai.usage.input_tokens" not in by_name["research"].attributes
+    assert sorted(
+        (
+            call.name,
+            call.attributes["gen_ai.usage.input_tokens"],
+            call.attributes["gen_ai.usage.output_tokens"],
+        )
+        for call in research_calls
+    ) == [("chat gpt-4o-mini", 400, 40), ("chat gpt-4o-mini", 500, 50)]
+    write_call = by_name["chat claude-sonnet-4-5"]
+    assert write_call.parent_span_id == by_name["write"].span_id
+    assert write_call.attributes["llm.token_count.prompt"] == 1200
+    assert write_call.attributes["llm.token_count.completion"] == 300
+    assert write_call.attributes["gen_ai.provider.name"] == "anthropic"
     for log in logs:
         assert by_name[log.node_name].start_time == ns(log.started_at)
         assert by_name[log.node_name].end_time == ns(log.ended_at)
@@ -129,7 +138,7 @@ def test_live_sink_from_environment_sends_over_otlp_http(
             pipeline("live-thread")
             flush_sinks()
             logs = read_node_logs("live-thread")
-            received = receiver.wait_for(len(logs) + 1)
+            received = receiver.wait_for(span_count(logs))
         finally:
             otel_sinks[0].shutdown()
     check_received(received, logs)
@@ -157,10 +166,10 @@ def test_backfill_command_sends_recorded_threads(log_dir: Path) -> None:
             "export-otel", "laptop-thread", "--endpoint", receiver.url, log_dir=log_dir
         )
         logs = read_node_logs("laptop-thread")
-        received = receiver.wait_for(len(logs) + 1)
+        received = receiver.wait_for(span_count(logs))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "exported %d spans from 1 threads to %s\n" % (
-        len(logs) + 1,
+        span_count(logs),
         receiver.url,
     )
     check_received(received, logs)
@@ -172,7 +181,9 @@ def test_backfill_without_ids_sends_every_thread(log_dir: Path) -> None:
     pipeline("second")
     with otlp_receiver() as receiver:
         result = run_cli("export-otel", "--endpoint", receiver.url, log_dir=log_dir)
-        expected = len(read_node_logs("first")) + len(read_node_logs("second")) + 2
+        expected = span_count(read_node_logs("first")) + span_count(
+            read_node_logs("second")
+        )
         received = receiver.wait_for(expected)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("exported %d spans from 2 threads" % expected)
@@ -221,3 +232,30 @@ def test_unknown_thread_is_an_error_before_sending(log_dir: Path) -> None:
         assert receiver.requests == 0
     assert result.returncode == 1
     assert result.stderr == "editorial-ai-obs: no such thread: 'nope'\n"
+
+
+def test_backfill_takes_the_live_idle_rule(log_dir: Path) -> None:
+    """--root-idle-seconds splits a thread's trace where the live sink would:
+    two node runs a second apart get two roots at 0.5 s, one at 60 s."""
+    from .conftest import make_log
+
+    for log in (make_log("idle"), make_log("idle", "review", start_ms=1000)):
+        append_node_log(log)
+    roots = {}
+    for idle in ("0.5", "60"):
+        with otlp_receiver() as receiver:
+            result = run_cli(
+                "export-otel",
+                "idle",
+                "--endpoint",
+                receiver.url,
+                "--root-idle-seconds",
+                idle,
+                log_dir=log_dir,
+            )
+            assert result.returncode == 0, result.stderr
+            received = receiver.wait_for(int(result.stdout.split()[1]))
+        roots[idle] = [span for span in received if span.parent_span_id is None]
+    assert (len(roots["0.5"]), len(roots["60"])) == (2, 1)
+    result = run_cli("export-otel", "idle", "--root-idle-seconds", "0", log_dir=log_dir)
+    assert result.returncode == 1 and "must be > 0" in result.stderr

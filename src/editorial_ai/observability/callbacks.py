@@ -57,6 +57,7 @@ from .collector import (
     make_usage,
     note_chain_start,
 )
+from .invocations import graph_run_ended, graph_run_started
 from .models import MAX_COUNT, CallStatus, build_call_usage
 
 _MODEL_KEYS = ("model_name", "model", "model_id", "deployment_name")
@@ -199,6 +200,7 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         roots = _roots
         if parent_run_id is None:
             roots[run_id] = run_id
+            graph_run_started(run_id, inputs, kwargs.get("metadata"))
         elif len(roots) < _MAX_ROOTS:
             roots[run_id] = roots.get(parent_run_id, parent_run_id)
         else:
@@ -214,18 +216,24 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
             )
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """Forget the ended chain run."""
+        """Forget the ended chain run; a graph run's end goes to the sinks."""
         _roots.pop(run_id, None)
         if self._nodes is not None:
             callback_nodes.chain_end(run_id, kwargs.get("parent_run_id"), outputs)
+        # After the node runs recorded from callbacks: they belong to the trace.
+        if kwargs.get("parent_run_id") is None:
+            graph_run_ended(run_id, outputs)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, **kwargs: Any
     ) -> None:
-        """Forget the failed chain run."""
+        """Forget the failed chain run; a graph run's end goes to the sinks."""
         _roots.pop(run_id, None)
         if self._nodes is not None:
             callback_nodes.chain_error(run_id, kwargs.get("parent_run_id"), error)
+        # After the node runs recorded from callbacks: they belong to the trace.
+        if kwargs.get("parent_run_id") is None:
+            graph_run_ended(run_id, None)
 
     # -- start: decide which node the call belongs to -------------------------
 

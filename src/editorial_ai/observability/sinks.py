@@ -3,7 +3,8 @@
 The node wrapper hands every finished ``NodeRunLog`` to :func:`emit`, which
 gives it to each configured sink in turn. A sink is any object with an
 ``export(log)`` method (``force_flush()`` and ``shutdown()`` are optional, as
-in OpenTelemetry's exporters). A sink that raises costs only itself: the
+in OpenTelemetry's exporters; so is ``end_invocation(...)``, told when a graph
+run ends, see :mod:`.invocations`). A sink that raises costs only itself: the
 failure is one warning, the node and the other sinks are unaffected.
 
 Which sinks, in order of precedence:
@@ -48,6 +49,23 @@ class JsonlSink:
     def export(self, log: NodeRunLog) -> None:
         """Append ``log`` to its thread's file (never raises)."""
         append_node_log(log)
+
+    stores_graph_io = True
+    """Told about graph runs only to keep their input and output (see
+    :mod:`.invocations`), so only when they are captured."""
+
+    def end_invocation(
+        self,
+        thread_id: str,
+        invocation_id: str,
+        graph_input: Any = None,
+        graph_output: Any = None,
+    ) -> None:
+        """Keep a graph run's input and final output for ``export-otel``
+        (see :mod:`.invocations`; never raises)."""
+        from .invocations import append_graph_run
+
+        append_graph_run(thread_id, invocation_id, graph_input, graph_output)
 
     def __repr__(self) -> str:
         return "JsonlSink()"

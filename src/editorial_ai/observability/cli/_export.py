@@ -72,11 +72,14 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
         from .._otlp_post import DeadlineOTLPExporter
+        from ..invocations import read_graph_runs
         from ..otel import default_endpoint, spans_from_logs
     except ImportError:
         raise CommandError(
             missing_extra("editorial-ai-obs export-otel", "otel")
         ) from None
+    if not args.root_idle_seconds > 0:
+        raise CommandError("--root-idle-seconds must be > 0")
     endpoint = args.endpoint or default_endpoint()
     thread_ids = list(args.thread_ids) or list_threads(args.log_dir)
     if not thread_ids:
@@ -98,7 +101,11 @@ def cmd_export_otel(args: argparse.Namespace, out: TextIO) -> int:
         try:
             for logs in threads:
                 spans = spans_from_logs(
-                    logs, service_name=args.service_name, capture_io=args.io
+                    logs,
+                    service_name=args.service_name,
+                    capture_io=args.io,
+                    graph_runs=read_graph_runs(logs[0].thread_id, args.log_dir),
+                    root_idle_seconds=args.root_idle_seconds,
                 )
                 for start in range(0, len(spans), _EXPORT_BATCH):
                     batch = spans[start : start + _EXPORT_BATCH]
@@ -133,7 +140,17 @@ def _add_export_otel(parser: argparse.ArgumentParser) -> None:
         help="service.name of the spans (default: $OTEL_SERVICE_NAME or editorial-ai)",
     )
     parser.add_argument(
-        "--io", action="store_true", help="attach the recorded state snapshots"
+        "--io",
+        action="store_true",
+        help="attach the recorded state snapshots (nodes' state, graphs' input "
+        "and final output)",
+    )
+    parser.add_argument(
+        "--root-idle-seconds",
+        type=float,
+        default=60.0,
+        help="the live sink's root_idle_seconds: a node run starting this long "
+        "after its trace's last end opens a new root (default 60)",
     )
     parser.add_argument(
         "--timeout",

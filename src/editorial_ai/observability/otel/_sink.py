@@ -1,19 +1,21 @@
-"""The OpenTelemetry sink: node runs as spans, sent to any OTLP backend.
+"""The OpenTelemetry sink: node runs and their LLM calls as spans, sent to
+any OTLP backend.
 
-Each finished node run becomes one span with its real start and end, under one
-trace per graph invocation (see :mod:`._otel_spans` for ids, tree and
-attributes). Spans are built as finished ``ReadableSpan`` objects and handed
-to a ``SpanProcessor``, as an SDK tracer would: by default a
-``BatchSpanProcessor`` over the OTLP/HTTP exporter, which reads the standard
-``OTEL_EXPORTER_OTLP_*`` and ``OTEL_SERVICE_NAME`` variables. ``on_end`` only
-enqueues, so a slow or dead collector never holds a node up.
+Each finished node run becomes one span with its real start and end, and each
+of its LLM calls a child span, under one trace per graph invocation (see
+:mod:`._spans` for ids and tree, :mod:`._attributes` for what spans say).
+Spans are built as finished ``ReadableSpan`` objects and handed to a
+``SpanProcessor``, as an SDK tracer would: by default a ``BatchSpanProcessor``
+over the OTLP/HTTP exporter, which reads the standard ``OTEL_EXPORTER_OTLP_*``
+and ``OTEL_SERVICE_NAME`` variables. ``on_end`` only enqueues, so a slow or
+dead collector never holds a node up.
 
-A trace's root span is sent when the trace is closed: when it has had no new
-node run for ``root_idle_seconds`` (checked at every node run, no timer
-thread), on :meth:`OpenTelemetrySink.force_flush` and
-:meth:`OpenTelemetrySink.shutdown` (also run at interpreter exit).
-
-Needs the ``otel`` extra: ``pip install "editorial-ai-observability[otel]"``.
+A trace's root span is sent once, when the trace is closed: when the graph run
+ends (a ``TokenUsageCallbackHandler`` on the graph run sees the end and calls
+:meth:`OpenTelemetrySink.end_invocation`), else when it has had no node run
+for ``root_idle_seconds`` (checked at every node run, no timer thread), and on
+:meth:`OpenTelemetrySink.force_flush` and :meth:`OpenTelemetrySink.shutdown`
+(also run at interpreter exit).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 try:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
@@ -37,19 +42,20 @@ try:
         SpanExportResult,
     )
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    from ._internal import missing_extra
+    from .._internal import missing_extra
 
     raise ImportError(
         "%s (%s)" % (missing_extra("OpenTelemetry export", "otel"), exc)
     ) from exc
 
-from . import _env
-from ._internal import warn_failure
-from ._otel_attributes import MIN_ATTRIBUTE_BYTES
-from ._otel_spans import TraceAssembler
-from .models import NodeRunLog
+from .. import _env
+from .._internal import warn_failure
+from ..models import NodeRunLog
+from ._attributes import MIN_ATTRIBUTE_BYTES
+from ._spans import TraceAssembler
 
 __all__ = [
+    "DEFAULT_ENDPOINT",
     "DEFAULT_SERVICE_NAME",
     "OpenTelemetrySink",
     "default_endpoint",
@@ -62,6 +68,8 @@ DEFAULT_SERVICE_NAME = "editorial-ai"
 ``OTEL_RESOURCE_ATTRIBUTES``) names one."""
 
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
+"""Where spans go when no argument or variable names an endpoint."""
+_INSTANCE_ID = "service.instance.id"
 _OPEN_TRACES = 10_000
 _PAUSE_FIRST_S = 5.0
 _PAUSE_MAX_S = 300.0
@@ -91,15 +99,23 @@ def make_resource(service_name: str | None = None) -> Resource:
     """The ``Resource`` spans carry: ``service_name``, else the OTEL_*
     variables, else :data:`DEFAULT_SERVICE_NAME`.
 
+    ``$OTEL_RESOURCE_ATTRIBUTES`` adds the rest, e.g.
+    ``openinference.project.name=newsroom`` for the Phoenix project. The
+    ``service.instance.id`` that recent SDKs draw at random is left out unless
+    the environment sets one: live and backfill must send the same resource.
+
     Example:
         >>> make_resource("newsroom").attributes["service.name"]
         'newsroom'
     """
     resource = Resource.create({SERVICE_NAME: service_name} if service_name else {})
-    named = str(resource.attributes.get(SERVICE_NAME, ""))
+    attributes = dict(resource.attributes)
+    named = str(attributes.get(SERVICE_NAME, ""))
     if not service_name and named.startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
-    return resource
+        attributes[SERVICE_NAME] = DEFAULT_SERVICE_NAME
+    if _INSTANCE_ID not in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        attributes.pop(_INSTANCE_ID, None)
+    return Resource(attributes, resource.schema_url)
 
 
 def spans_from_logs(
@@ -108,20 +124,39 @@ def spans_from_logs(
     service_name: str | None = None,
     capture_io: bool = False,
     max_attribute_bytes: int = 16384,
+    root_idle_seconds: float = 60.0,
+    graph_runs: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> list[ReadableSpan]:
     """The spans of recorded node runs, exactly as the live sink sends them.
 
-    Give the runs in the order they were recorded (file order). Every trace is
-    closed at the end, so each comes with its root span.
+    Give the runs in the order they were recorded (file order), the live
+    sink's ``root_idle_seconds``, and the thread's recorded graph runs
+    (:func:`~editorial_ai.observability.invocations.read_graph_runs`:
+    invocation id -> graph input and final output) for the roots' input and
+    output. Every trace is closed at the end, so each comes with its root.
 
     Example:
         >>> spans_from_logs([])
         []
     """
-    assembler = TraceAssembler(make_resource(service_name), max_attribute_bytes)
+    assembler = TraceAssembler(
+        make_resource(service_name), max_attribute_bytes, root_idle_seconds
+    )
     spans: list[ReadableSpan] = []
+    thread_id = "unknown"
     for log in logs:
+        thread_id = log.thread_id
         spans.extend(assembler.add(log, capture_io=capture_io))
+    for invocation_id, (graph_input, graph_output) in (graph_runs or {}).items():
+        spans.extend(
+            assembler.end_invocation(
+                thread_id,
+                invocation_id,
+                graph_input=graph_input,
+                graph_output=graph_output,
+                capture_io=capture_io,
+            )
+        )
     spans.extend(assembler.close_all())
     return spans
 
@@ -208,12 +243,16 @@ class OpenTelemetrySink:
             ``http://collector:4318/v1/traces``.
         service_name: ``service.name``; default ``$OTEL_SERVICE_NAME``, else
             ``editorial-ai``.
-        capture_io: attach the node's state snapshots; default
-            ``$EDITORIAL_AI_OTEL_CAPTURE_IO``, read at every node run.
-        max_attribute_bytes: bound of each snapshot attribute (cut with a
-            visible mark).
-        root_idle_seconds: a trace with no new node run for this long is
-            closed and its root span sent.
+        capture_io: attach state as ``input.value`` / ``output.value``: the
+            node's recorded snapshots, and the graph's input and final output
+            on the root; default ``$EDITORIAL_AI_OTEL_CAPTURE_IO``, read at
+            every node run.
+        max_attribute_bytes: bound of each state attribute (a larger snapshot
+            is cut again with the JSONL's markers).
+        root_idle_seconds: a trace whose last node run ended this long ago is
+            closed and its root span sent (when no handler on the graph run
+            announced its end); a node run starting this long after the
+            trace's last end opens a new root.
 
     Raises:
         ValueError: for contradictory or out-of-range arguments.
@@ -254,25 +293,60 @@ class OpenTelemetrySink:
         self.processor = processor
         self._capture_io = capture_io
         self._idle = float(root_idle_seconds)
+        self._clock: Callable[[], datetime] = partial(datetime.now, UTC)
         self._assembler = TraceAssembler(
-            make_resource(service_name), max_attribute_bytes
+            make_resource(service_name), max_attribute_bytes, self._idle
         )
         self._lock = threading.Lock()
         self._shut = False
         self._at_exit = _at_exit_hook(self)
         atexit.register(self._at_exit)
 
-    def export(self, log: NodeRunLog) -> None:
-        """Turn ``log`` into its span and hand it on (closing idle traces)."""
+    def _capture(self) -> bool:
         capture_io = self._capture_io
         if capture_io is None:
             capture_io = _env.flag(_env.OTEL_CAPTURE_IO)
-        now = time.monotonic()
+        return capture_io
+
+    @property
+    def captures_graph_io(self) -> bool:
+        """Whether state is attached (then graph runs' input and output are
+        taken for the roots, see :mod:`editorial_ai.observability.invocations`)."""
+        return self._capture()
+
+    def export(self, log: NodeRunLog) -> None:
+        """Turn ``log`` into its spans and hand them on (closing idle traces)."""
+        capture_io = self._capture()
+        now = self._clock()
         with self._lock:
             if self._shut:
                 return
-            spans = self._assembler.add(log, capture_io=capture_io, now=now)
-            spans.extend(self._assembler.close_idle(now, self._idle, _OPEN_TRACES))
+            spans = self._assembler.add(log, capture_io=capture_io)
+            spans.extend(self._assembler.close_idle(now, _OPEN_TRACES))
+        for span in spans:
+            self.processor.on_end(span)
+
+    def end_invocation(
+        self,
+        thread_id: str,
+        invocation_id: str,
+        graph_input: Any = None,
+        graph_output: Any = None,
+    ) -> None:
+        """The graph run ``invocation_id`` of ``thread_id`` ended: send its
+        root now, with the graph's input and final output (snapshots) when
+        state is captured. Called by the handler on the graph run."""
+        capture_io = self._capture()
+        with self._lock:
+            if self._shut:
+                return
+            spans = self._assembler.end_invocation(
+                thread_id,
+                invocation_id,
+                graph_input=graph_input,
+                graph_output=graph_output,
+                capture_io=capture_io,
+            )
         for span in spans:
             self.processor.on_end(span)
 
