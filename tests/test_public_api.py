@@ -67,3 +67,34 @@ def test_import_loads_no_server_or_otel() -> None:
         "print(sorted(heavy))"
     )
     assert fresh_python(code) == "[]"
+
+
+def test_core_install_never_loads_duckdb() -> None:
+    """The package, its CLI and the analytics package import without DuckDB:
+    only the engine loads it, when a command asks for it."""
+    code = (
+        "import sys\n"
+        "import editorial_ai.observability, editorial_ai.observability.cli\n"
+        "import editorial_ai.observability.analytics\n"
+        "import editorial_ai.observability.analytics.engine\n"
+        "print('duckdb' in sys.modules)"
+    )
+    assert fresh_python(code) == "False"
+
+
+def test_analytics_names_are_pinned() -> None:
+    """The analytics package's public names, sorted, each documented."""
+    import editorial_ai.observability.analytics as analytics
+
+    assert analytics.__all__ == [
+        "INSTALL_HINT",
+        "AnalyticsUnavailable",
+        "PruneResult",
+        "merged_thread_summaries",
+        "parse_age",
+        "parse_moment",
+        "prune_threads",
+        "resolve_log_dirs",
+    ]
+    for name in analytics.__all__:
+        assert getattr(analytics, name).__doc__, name

@@ -84,6 +84,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from . import _env, _http_bodies, _http_limits
 from ._internal import guard
+from .analytics.routes import add_stats_routes
+from .analytics.sources import (
+    merged_thread_logs,
+    merged_thread_run,
+    merged_thread_summaries,
+    merged_thread_summary,
+    resolve_log_dirs,
+)
 from .models import PipelineRunSummary, RunStatus
 from .reader import (
     NodeRunView,
@@ -215,7 +223,7 @@ RunIndex = Annotated[int, PathParam(description="position in file order, from 0"
 
 
 def create_app(
-    log_dir: str | Path | None = None,
+    log_dir: str | Path | Sequence[str | Path] | None = None,
     *,
     api_key: str | None = None,
     allowed_hosts: Sequence[str] = (),
@@ -224,7 +232,8 @@ def create_app(
 
     Args:
         log_dir: the log directory; ``None`` resolves it at every request
-            (``$EDITORIAL_AI_LOG_DIR``, else ``data/logs``).
+            (``$EDITORIAL_AI_LOG_DIR``, else ``data/logs``). Several folders
+            (or globs) are read as one: a thread in two is one thread.
         api_key: key every ``/api`` route requires in ``X-API-Key``; ``None``
             reads ``$EDITORIAL_AI_OBS_API_KEY`` now, ``""`` means no key.
         allowed_hosts: host names (no port) accepted in ``Host`` besides the
@@ -235,6 +244,14 @@ def create_app(
         >>> app.title
         'editorial-ai-observability'
     """
+    several: list[str | Path] | None = None
+    if log_dir is not None and not isinstance(log_dir, str | Path):
+        several = list(log_dir)
+        globbed = any(set("*?[") & set(os.fspath(value)) for value in several)
+        if len(several) == 1 and not globbed:
+            log_dir, several = several[0], None
+        else:
+            log_dir = None
     explicit = None if log_dir is None else Path(log_dir)
     key = _env.api_key(api_key)
     app = FastAPI(
@@ -252,6 +269,11 @@ def create_app(
 
     def directory() -> Path:
         return _env.log_dir(explicit)
+
+    def folders() -> list[Path]:
+        return resolve_log_dirs(several) if several else [directory()]
+
+    add_stats_routes(app, folders)
 
     @app.get("/api/threads", response_model=ThreadList)
     def list_threads(
@@ -273,6 +295,12 @@ def create_app(
             query=q or None, status=status, node=node or None, since=since, until=until
         )
         with guard("api:threads"):
+            if several:
+                return _json(
+                    merged_thread_summaries(
+                        folders(), limit=limit, offset=offset, where=where
+                    )
+                )
             return _json(
                 thread_summaries(
                     log_dir=directory(), limit=limit, offset=offset, where=where
@@ -283,6 +311,20 @@ def create_app(
     def logs(
         thread_id: str, include_io: bool, limit: int | None, offset: int
     ) -> Response:
+        if several:
+            for folder in folders():
+                _checked(thread_id, folder)
+            with guard("api:logs"):
+                return _json(
+                    merged_thread_logs(
+                        thread_id,
+                        folders(),
+                        include_io=include_io,
+                        limit=limit,
+                        offset=offset,
+                    )
+                )
+            return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
         folder = directory()
         _checked(thread_id, folder)
         with guard("api:logs"):
@@ -293,21 +335,27 @@ def create_app(
         return _json(ThreadLogs(thread_id=thread_id, runs=[], summary=None))
 
     def summary(thread_id: str) -> Response:
-        folder = directory()
-        _checked(thread_id, folder)
         found = None
+        for folder in folders():
+            _checked(thread_id, folder)
         with guard("api:summary"):
-            found = thread_summary(thread_id, log_dir=folder)
+            if several:
+                found = merged_thread_summary(thread_id, folders())
+            else:
+                found = thread_summary(thread_id, log_dir=directory())
         if found is None:
             raise HTTPException(status_code=404, detail="no such thread")
         return _json(found)
 
     def run(thread_id: str, index: int) -> Response:
-        folder = directory()
-        _checked(thread_id, folder)
+        for folder in folders():
+            _checked(thread_id, folder)
         answer: Response | None = None
         with _http_bodies.reading, guard("api:run"):
-            found = thread_run(thread_id, index, log_dir=folder)
+            if several:
+                found = merged_thread_run(thread_id, index, folders())
+            else:
+                found = thread_run(thread_id, index, log_dir=directory())
             answer = None if found is None else _json(found)
         if answer is None:
             raise HTTPException(status_code=404, detail="no such run")
@@ -459,7 +507,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    log_dir: str | Path | None = None,
+    log_dir: str | Path | Sequence[str | Path] | None = None,
     host: str = "127.0.0.1",
     port: int = 8765,
     api_key: str | None = None,

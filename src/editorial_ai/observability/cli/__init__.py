@@ -1,4 +1,5 @@
-"""The command line: ``editorial-ai-obs runs | show | serve | export-otel``.
+"""The command line: ``editorial-ai-obs runs | show | serve | export-otel``, and
+across threads ``stats | sql | prune`` (``analytics/commands.py``).
 
 Reads through the shared read layer (``reader.py``), like the API, so
 ``--json`` prints the very objects the API returns. Errors are one line on
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import TextIO, cast
 
 from .._terminal import TerminalSafe
+from ..analytics import commands as analytics
 from ._common import CommandError
 from ._export import _add_export_otel, cmd_export_otel
 from ._serve import _add_serve, cmd_serve
@@ -70,6 +72,27 @@ COMMANDS: list[Command] = [
         "Send recorded threads (all without THREAD_ID) to an OpenTelemetry "
         "backend over OTLP/HTTP: the spans the live sink would have sent. Needs "
         "the otel extra.",
+    ),
+    Command(
+        "stats",
+        "across threads: per node, per model and day, costliest and slowest",
+        analytics.add_stats,
+        analytics.cmd_stats,
+        analytics.STATS_DESCRIPTION,
+    ),
+    Command(
+        "sql",
+        "run SQL over the node_runs and llm_calls views",
+        analytics.add_sql,
+        analytics.cmd_sql,
+        analytics.SQL_DESCRIPTION,
+    ),
+    Command(
+        "prune",
+        "remove thread files whose last run is older than an age",
+        analytics.add_prune,
+        analytics.cmd_prune,
+        analytics.PRUNE_DESCRIPTION,
     ),
 ]
 """Every subcommand of ``editorial-ai-obs``, in the order ``--help`` lists

@@ -6,13 +6,11 @@ import argparse
 import errno
 from typing import TextIO
 
-from .. import _env
 from .._internal import missing_extra
+from ..analytics.commands import log_dirs_option
+from ..analytics.sources import resolve_log_dirs
 from ..storage import list_threads
-from ._common import (
-    CommandError,
-    log_dir_option,
-)
+from ._common import CommandError
 
 # -- serve ----------------------------------------------------------------------
 
@@ -23,13 +21,15 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         from ..api import serve
     except ImportError:
         raise CommandError(missing_extra("editorial-ai-obs serve", "server")) from None
-    directory = _env.log_dir(args.log_dir).absolute()
-    count = len(list_threads(directory)) if directory.is_dir() else 0
+    folders = [folder.absolute() for folder in resolve_log_dirs(args.log_dir)]
+    found = [folder for folder in folders if folder.is_dir()]
+    count = len({t for folder in found for t in list_threads(folder)})
+    directory = ", ".join(map(str, folders))
 
     def announce(url: str) -> None:
         where = (
             "%s (%d thread%s)" % (directory, count, "" if count == 1 else "s")
-            if directory.is_dir()
+            if found
             else "%s (no such folder yet: threads show up once written)" % directory
         )
         out.write("serving the logs in %s\n" % where)
@@ -92,4 +92,4 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         help="a host name clients use to reach this server (repeatable), e.g. "
         "the machine's name or a reverse proxy's; loopback names always work",
     )
-    log_dir_option(parser)
+    log_dirs_option(parser)

@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import _env
+from ..analytics.commands import log_dirs_option
+from ..analytics.sources import merged_thread_summaries, resolve_log_dirs
 from ..models import NodeRunHead, PipelineRunSummary
 from ..reader import (
     NodeRunView,
@@ -39,17 +40,24 @@ from ._common import (
 
 
 def cmd_runs(args: argparse.Namespace, out: TextIO) -> int:
-    """One row per thread, newest first."""
-    _check_log_dir(args.log_dir)
+    """One row per thread, newest first (several folders: read as one)."""
     where = ThreadFilter(query=args.search, status=args.status, node=args.node)
-    listing = thread_summaries(log_dir=args.log_dir, limit=args.limit, where=where)
+    folders = resolve_log_dirs(args.log_dir)
+    if len(folders) == 1:
+        args.log_dir = None if not args.log_dir else str(folders[0])
+        _check_log_dir(args.log_dir)
+        listing = thread_summaries(log_dir=args.log_dir, limit=args.limit, where=where)
+    else:
+        if not any(folder.is_dir() for folder in folders):
+            _check_log_dir(str(folders[0]))
+        listing = merged_thread_summaries(folders, limit=args.limit, where=where)
     if args.json:
         out.write(listing.model_dump_json(indent=2) + "\n")
         return 0
     if not listing.threads:
         if where.query or where.needs_summary:
             raise CommandError("no thread matches these filters")
-        raise CommandError("no threads in %s" % _env.log_dir(args.log_dir))
+        raise CommandError("no threads in %s" % ", ".join(map(str, folders)))
     rows = [["THREAD", "STATUS", "NODES", "DURATION", "TOKENS", "COST", "STARTED"]]
     for summary in listing.threads:
         rows.append(
@@ -121,7 +129,7 @@ def _add_runs(parser: argparse.ArgumentParser) -> None:
         help="threads with this status",
     )
     parser.add_argument("--node", metavar="NAME", help="threads where NAME ran")
-    log_dir_option(parser)
+    log_dirs_option(parser)
 
 
 # -- show -----------------------------------------------------------------------

@@ -8,6 +8,7 @@
 import { showStatus } from "./dom.js";
 import { compareView } from "./compare.js";
 import { listView } from "./list.js";
+import { statsView } from "./stats.js";
 import { threadView } from "./thread.js";
 
 const views = [];
@@ -18,6 +19,7 @@ export function registerView(view) {
 
 // Most specific first; the list takes every URL no other view claims.
 registerView(compareView);
+registerView(statsView);
 registerView(threadView);
 registerView(listView);
 
