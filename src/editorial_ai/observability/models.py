@@ -439,40 +439,23 @@ def build_token_usage(
     extra: dict[str, Any] | None = None,
 ) -> TokenUsage:
     """A ``TokenUsage`` from checked values (non-negative ints, UTC times),
-    unvalidated: the callback handler's path, once per LLM call. ``extra``
+    unvalidated: :func:`build_call_usage` with no call identity. ``extra``
     holds optional fields by name; the rest take their defaults."""
-    usage = TokenUsage.__new__(TokenUsage)
-    # Every field, literally: building this dict is cheaper than copying and
-    # updating a template of defaults.
-    fields = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": total_tokens,
-        "model_name": model_name,
-        "prompt_chars": prompt_chars,
-        "usage_reported": usage_reported,
-        "cached_tokens": 0,
-        "cache_creation_tokens": 0,
-        "cache_creation_5m_tokens": None,
-        "cache_creation_1h_tokens": None,
-        "reasoning_tokens": 0,
-        "token_details": None,
-        "provider": None,
-        "run_id": None,
-        "started_at": None,
-        "ended_at": None,
-        "status": "success",
-        "error_type": None,
-        "routing_reason": None,
-    }
-    if extra:
-        fields.update(extra)
-    _set = object.__setattr__
-    _set(usage, "__dict__", fields)
-    _set(usage, "__pydantic_fields_set__", _USAGE_FIELDS_SET)
-    _set(usage, "__pydantic_extra__", None)
-    _set(usage, "__pydantic_private__", None)
-    return usage
+    return build_call_usage(
+        prompt_tokens,
+        completion_tokens,
+        total_tokens,
+        model_name,
+        prompt_chars,
+        usage_reported,
+        extra,
+        None,
+        None,
+        None,
+        None,
+        "success",
+        None,
+    )
 
 
 def build_call_usage(
@@ -484,9 +467,9 @@ def build_call_usage(
     usage_reported: bool,
     details: dict[str, Any] | None,
     provider: str | None,
-    run_id: str,
-    started_at: datetime,
-    ended_at: datetime,
+    run_id: str | None,
+    started_at: datetime | None,
+    ended_at: datetime | None,
     status: CallStatus,
     error_type: str | None,
 ) -> TokenUsage:
@@ -494,6 +477,8 @@ def build_call_usage(
     with every field it knows given at once (one dict built, none merged).
     ``details`` holds the cache, reasoning and other counts by field name."""
     usage = TokenUsage.__new__(TokenUsage)
+    # Every field, literally: building this dict is cheaper than copying and
+    # updating a template of defaults.
     fields = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
