@@ -299,8 +299,12 @@ def _unseen_usage(run: _Run, result: Any) -> list[TokenUsage]:
     returned = [m for m in _iter_messages(result) if m.usage_metadata]
     if not returned:
         return []
-    received = {id(m) for m in _iter_messages(run.state)}
-    received_ids = {m.id for m in _iter_messages(run.state) if m.id}
+    received: set[int] = set()
+    received_ids: set[str] = set()
+    for message in _iter_messages(run.state):
+        received.add(id(message))
+        if message.id:
+            received_ids.add(message.id)
     seen = run.collector.seen_message_ids or ()
     usages = []
     counted: list[str] = []
