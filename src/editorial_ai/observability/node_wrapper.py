@@ -490,10 +490,6 @@ def _record_exception(run: _Run, exc: BaseException) -> None:
         _finish(run, "error", exc=exc)
 
 
-def _skipped(spec: _NodeSpec, run: _Run) -> None:
-    _finish(run, "skipped")
-
-
 # Keyword arguments LangGraph injects into nodes, tasks and entrypoints
 # (``KWARGS_CONFIG_KEYS`` upstream): not part of what the node received.
 _INJECTED = frozenset(("config", "writer", "store", "previous", "runtime", "error"))
@@ -536,7 +532,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
                 state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is not None and _should_skip(spec, state):
-                _skipped(spec, run)
+                _finish(run, "skipped")
                 return
             chunks: list[Any] = []
             try:
@@ -559,7 +555,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
                 state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
             if run is not None and _should_skip(spec, state):
-                _skipped(spec, run)
+                _finish(run, "skipped")
                 return
             chunks: list[Any] = []
             try:
@@ -584,7 +580,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             if run is None:
                 return await fn(*args, **kwargs)
             if _should_skip(spec, state):
-                _skipped(spec, run)
+                _finish(run, "skipped")
                 return None
             try:
                 result = await fn(*args, **kwargs)
@@ -605,7 +601,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             if run is None:
                 return fn(*args, **kwargs)
             if _should_skip(spec, state):
-                _skipped(spec, run)
+                _finish(run, "skipped")
                 return None
             try:
                 result = fn(*args, **kwargs)
