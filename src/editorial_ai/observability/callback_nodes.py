@@ -54,7 +54,14 @@ from langgraph.types import Command
 from ._internal import guard
 from .collector import TokenCollector, _by_namespace, _current, _roots
 from .models import NodeStatus
-from .node_wrapper import RECORDED, _NodeSpec, _Run, _thread_id_of_state, emit_run
+from .node_wrapper import (
+    RECORDED,
+    _invocation_text,
+    _NodeSpec,
+    _Run,
+    _thread_id_of_state,
+    emit_run,
+)
 from .node_wrapper import node_wrapper as _node_wrapper
 from .snapshot import snapshot_state
 
@@ -139,7 +146,7 @@ def _open_run(
     started_at = datetime.now(UTC)
     clock_ns = perf_counter_ns()
     invocation = _roots.get(run_id)
-    invocation_id = None if invocation is None else str(invocation)
+    invocation_id = None if invocation is None else _invocation_text(invocation)
     thread_id = metadata.get("thread_id")
     if thread_id is None:
         thread_id = _thread_id_of_state(inputs, node_name)
