@@ -202,22 +202,24 @@ def _open_run(
         run.input_state = snapshot_state(inputs, spec.options)
 
 
-def chain_end(run_id: UUID, parent_run_id: UUID | None, outputs: Any) -> None:
-    """Write the node run that ended, if it is one. Never raises."""
+def _ended(run_id: UUID, parent_run_id: UUID | None) -> _Run | None:
+    """Forget the chain run that ended; the node run it was, if any."""
     if parent_run_id is None:
         _forget_invocation(run_id)
     _inside.pop(run_id, None)
-    run = _open.pop(run_id, None)
+    return _open.pop(run_id, None)
+
+
+def chain_end(run_id: UUID, parent_run_id: UUID | None, outputs: Any) -> None:
+    """Write the node run that ended, if it is one. Never raises."""
+    run = _ended(run_id, parent_run_id)
     if run is not None:
         _close(run, "success", outputs, None)
 
 
 def chain_error(run_id: UUID, parent_run_id: UUID | None, error: BaseException) -> None:
     """Write the node run that failed or was interrupted. Never raises."""
-    if parent_run_id is None:
-        _forget_invocation(run_id)
-    _inside.pop(run_id, None)
-    run = _open.pop(run_id, None)
+    run = _ended(run_id, parent_run_id)
     if run is None:
         return
     if isinstance(error, GraphInterrupt):
