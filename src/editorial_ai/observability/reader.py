@@ -563,6 +563,9 @@ _capacity = _CACHE_SIZE
 
 
 def _index_for(thread_id: str, log_dir: str | os.PathLike[str] | None) -> ThreadIndex:
+    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
+    # cannot hold one); match that spelling, as read_node_logs does.
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     directory = _env.log_dir(log_dir)
     path = thread_log_path(thread_id, directory)
     key = (str(directory.absolute()), thread_id)
@@ -596,9 +599,6 @@ def thread_index(
         >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
         True
     """
-    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
-    # cannot hold one); match that spelling, as read_node_logs does.
-    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     index = _index_for(thread_id, log_dir)
     try:
         exists = index.refresh()
@@ -620,7 +620,6 @@ def pin_thread(
         >>> pin_thread("no-such-thread", "/tmp/empty-logs") is None
         True
     """
-    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     index = _index_for(thread_id, log_dir)
     try:
         return index.pin(table)
