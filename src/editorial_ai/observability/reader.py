@@ -533,10 +533,6 @@ class PinnedThread:
         """Runs pinned."""
         return len(self._entries)
 
-    def length(self, index: int) -> int:
-        """Bytes of the line of run ``index``."""
-        return self._entries[index][1]
-
     def record(self, index: int, include_io: bool) -> Any:
         """Run ``index`` (file order) as a record, or ``None``."""
         offset, length = self._entries[index]
