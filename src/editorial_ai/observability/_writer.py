@@ -149,24 +149,20 @@ def _flock(fd: int) -> bool:
     return False
 
 
-def _write(path: str, entry: _OpenFile, line: bytes, size: int) -> None:
+def _write(path: str, entry: _OpenFile, line: bytes) -> None:
+    """Append ``line`` when someone else wrote since (or this is our first
+    line): look at the last byte under the flock, so that a writer taking the
+    same path never reads another's line in progress as a torn one."""
     fd = entry.fd
-    if size == entry.end:
-        # The file ends where our last line ended: with our newline.
+    locked = _flock(fd)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
         written = os.write(fd, line)
-    else:
-        # Someone else wrote since (or this is our first line): look at the
-        # last byte under the flock, so that a writer taking the same path
-        # never reads another's line in progress as a torn one.
-        locked = _flock(fd)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            written = os.write(fd, line)
-        finally:
-            if locked:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        if locked:
+            fcntl.flock(fd, fcntl.LOCK_UN)
     if written != len(line):
         entry.end = -1
         raise OSError(
@@ -199,8 +195,8 @@ def append_line(path: str, directory: str, line: bytes) -> None:
                     continue
                 size = info.st_size
                 if size == entry.end:
-                    # The common case, inlined: the file ends where our last
-                    # line ended, with our newline (see _write).
+                    # The common case: the file ends where our last line
+                    # ended, with our newline.
                     written = os.write(entry.fd, line)
                     if written == len(line):
                         entry.end = size + written
@@ -211,7 +207,7 @@ def append_line(path: str, directory: str, line: bytes) -> None:
                         "short write (%d of %d bytes)" % (written, len(line)),
                         path,
                     )
-                _write(path, entry, line, size)
+                _write(path, entry, line)
                 return
             except BaseException:
                 _close(path, entry)

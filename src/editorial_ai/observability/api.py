@@ -86,6 +86,7 @@ from . import _env, _http_bodies, _http_limits
 from ._internal import guard
 from .analytics.routes import add_stats_routes
 from .analytics.sources import (
+    _GLOB_CHARS,
     merged_thread_logs,
     merged_thread_run,
     merged_thread_summaries,
@@ -247,7 +248,7 @@ def create_app(
     several: list[str | Path] | None = None
     if log_dir is not None and not isinstance(log_dir, str | Path):
         several = list(log_dir)
-        globbed = any(set("*?[") & set(os.fspath(value)) for value in several)
+        globbed = any(_GLOB_CHARS & set(os.fspath(value)) for value in several)
         if len(several) == 1 and not globbed:
             log_dir, several = several[0], None
         else:

@@ -127,36 +127,21 @@ class _Tally:
 
     count: int = 0
     duration_ms: float = 0.0
-    prompt: int = 0
-    completion: int = 0
-    total: int = 0
     first_start: datetime | None = None
     last_end: datetime | None = None
     latest: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     # (model, usage reported, kind) -> [calls, prompt, completion, total,
     # cached, cache writes, 1-hour writes, reasoning]; within a kind cost is
     # linear in tokens, so a group costs what its calls cost one by one.
+    # The thread's token and call totals are the sums of these groups.
     usage: dict[tuple[str | None, bool, tuple[int, ...]], list[int]] = field(
         default_factory=dict
     )
-    cached: int = 0
-    cache_creation: int = 0
-    reasoning: int = 0
-    calls: int = 0
-    unreported: int = 0
 
     def add(self, head: NodeRunHead) -> None:
         self.count += 1
         self.duration_ms += head.duration_ms
         for usage in head.token_usage:
-            self.prompt += usage.prompt_tokens
-            self.completion += usage.completion_tokens
-            self.total += usage.total_tokens
-            self.cached += usage.cached_tokens
-            self.cache_creation += usage.cache_creation_tokens
-            self.reasoning += usage.reasoning_tokens
-            self.calls += 1
-            self.unreported += not usage.usage_reported
             key = (usage.model_name, usage.usage_reported, _usage_kind(usage))
             group = self.usage.get(key)
             if group is None:
@@ -181,18 +166,10 @@ class _Tally:
         return _Tally(
             self.count,
             self.duration_ms,
-            self.prompt,
-            self.completion,
-            self.total,
             self.first_start,
             self.last_end,
             dict(self.latest),
             {key: list(group) for key, group in self.usage.items()},
-            self.cached,
-            self.cache_creation,
-            self.reasoning,
-            self.calls,
-            self.unreported,
         )
 
     def summary(self, thread_id: str, table: PriceTable) -> PipelineRunSummary:
@@ -207,17 +184,15 @@ class _Tally:
             else "completed"
         )
         priced: list[float] = []
-        unpriced_calls = unpriced_tokens = 0
-        for (model, reported, kind), (
-            calls,
-            prompt,
-            completion,
-            total,
-            cached,
-            written,
-            one_hour,
-            reasoning,
-        ) in self.usage.items():
+        unpriced_calls = unpriced_tokens = unreported_calls = 0
+        sums = [0] * 8
+        for (model, reported, kind), group in self.usage.items():
+            for i, value in enumerate(group):
+                sums[i] += value
+            calls, prompt, completion, total = group[:4]
+            cached, written, one_hour, reasoning = group[4:]
+            if not reported:
+                unreported_calls += calls
             cost = cost_of_usage(
                 TokenUsage.model_construct(
                     prompt_tokens=prompt,
@@ -249,20 +224,20 @@ class _Tally:
             thread_id=thread_id,
             node_count=self.count,
             total_duration_ms=self.duration_ms,
-            total_prompt_tokens=self.prompt,
-            total_completion_tokens=self.completion,
-            total_tokens=self.total,
+            total_prompt_tokens=sums[1],
+            total_completion_tokens=sums[2],
+            total_tokens=sums[3],
             status=status,
             started_at=self.first_start,
             ended_at=self.last_end,
             wall_time_ms=wall,
             estimated_cost_usd=estimated,
             unpriced_tokens=unpriced_tokens,
-            total_cached_tokens=self.cached,
-            total_cache_creation_tokens=self.cache_creation,
-            total_reasoning_tokens=self.reasoning,
-            llm_calls=self.calls,
-            unreported_calls=self.unreported,
+            total_cached_tokens=sums[4],
+            total_cache_creation_tokens=sums[5],
+            total_reasoning_tokens=sums[7],
+            llm_calls=sums[0],
+            unreported_calls=unreported_calls,
             unpriced_calls=unpriced_calls,
         )
 
@@ -558,10 +533,6 @@ class PinnedThread:
         """Runs pinned."""
         return len(self._entries)
 
-    def length(self, index: int) -> int:
-        """Bytes of the line of run ``index``."""
-        return self._entries[index][1]
-
     def record(self, index: int, include_io: bool) -> Any:
         """Run ``index`` (file order) as a record, or ``None``."""
         offset, length = self._entries[index]
@@ -588,6 +559,9 @@ _capacity = _CACHE_SIZE
 
 
 def _index_for(thread_id: str, log_dir: str | os.PathLike[str] | None) -> ThreadIndex:
+    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
+    # cannot hold one); match that spelling, as read_node_logs does.
+    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     directory = _env.log_dir(log_dir)
     path = thread_log_path(thread_id, directory)
     key = (str(directory.absolute()), thread_id)
@@ -621,9 +595,6 @@ def thread_index(
         >>> thread_index("no-such-thread", "/tmp/empty-logs") is None
         True
     """
-    # Records hold U+FFFD where the id had a lone surrogate (strict JSON
-    # cannot hold one); match that spelling, as read_node_logs does.
-    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     index = _index_for(thread_id, log_dir)
     try:
         exists = index.refresh()
@@ -645,7 +616,6 @@ def pin_thread(
         >>> pin_thread("no-such-thread", "/tmp/empty-logs") is None
         True
     """
-    thread_id = _SURROGATE.sub("\ufffd", thread_id)
     index = _index_for(thread_id, log_dir)
     try:
         return index.pin(table)

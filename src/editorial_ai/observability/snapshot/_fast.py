@@ -37,7 +37,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from ._options import _Plan
 from ._redact import REDACTED, has_secret_text, may_hold_secret
-from ._text import _BIG_TEXT, _CACHEABLE_CHARS, _CACHED_TEXTS
+from ._text import _BIG_TEXT, _remember
 from ._walk import (
     _KINDS,
     _classify,
@@ -82,13 +82,9 @@ def _long_text(text: str) -> tuple[int, bool]:
         raise _Decline from None  # a lone surrogate: the walk replaces it
     size = len(data)
     secret = has_secret_text(text)
-    if len(text) <= _CACHEABLE_CHARS:
-        if len(_long) >= _CACHED_TEXTS:
-            try:
-                del _long[next(iter(_long))]
-            except (KeyError, StopIteration, RuntimeError):  # another thread won
-                pass
-        _long[id(text)] = (text, size, secret, data if size <= _KEPT_BYTES else None)
+    _remember(
+        _long, id(text), (text, size, secret, data if size <= _KEPT_BYTES else None)
+    )
     return size, secret
 
 

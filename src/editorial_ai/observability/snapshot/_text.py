@@ -9,6 +9,7 @@ are measured and cut once per object.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -56,15 +57,17 @@ _CACHEABLE_CHARS = 4_000_000
 _big: dict[tuple[int, int], tuple[str, str, int]] = {}
 
 
-def _remember(key: tuple[int, int], value: str, piece: str, size: int) -> None:
-    if len(value) > _CACHEABLE_CHARS:
+def _remember(cache: dict[Any, Any], key: object, entry: tuple[Any, ...]) -> None:
+    """Keep ``entry`` (its text first) in ``cache``, the oldest entry dropped
+    when full; a text over ``_CACHEABLE_CHARS`` is not kept."""
+    if len(entry[0]) > _CACHEABLE_CHARS:
         return
-    if len(_big) >= _CACHED_TEXTS:
+    if len(cache) >= _CACHED_TEXTS:
         try:
-            del _big[next(iter(_big))]
+            del cache[next(iter(cache))]
         except (KeyError, StopIteration, RuntimeError):  # another thread won
             pass
-    _big[key] = (value, piece, size)
+    cache[key] = entry
 
 
 def _measure_big(value: str) -> tuple[str, int]:
@@ -74,7 +77,7 @@ def _measure_big(value: str) -> tuple[str, int]:
     if hit is not None and hit[0] is value:
         return hit[1], hit[2]
     piece, size = _measure(value)
-    _remember(key, value, piece, size)
+    _remember(_big, key, (value, piece, size))
     return piece, size
 
 
@@ -85,7 +88,7 @@ def _fit_big(value: str, keep: int, room: int) -> tuple[str, int]:
     if hit is not None and hit[0] is value and hit[2] <= room:
         return hit[1], hit[2]
     piece, size = _fit(value[:keep], room)
-    _remember(key, value, piece, size)
+    _remember(_big, key, (value, piece, size))
     return piece, size
 
 
@@ -102,13 +105,7 @@ def _scrub(text: str) -> str:
     if hit is not None and hit[0] is text:
         return hit[1]
     clean = redact_text(text)
-    if len(text) <= _CACHEABLE_CHARS:
-        if len(_scrubbed) >= _CACHED_TEXTS:
-            try:
-                del _scrubbed[next(iter(_scrubbed))]
-            except (KeyError, StopIteration, RuntimeError):  # another thread won
-                pass
-        _scrubbed[key] = (text, clean)
+    _remember(_scrubbed, key, (text, clean))
     return clean
 
 
