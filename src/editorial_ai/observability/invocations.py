@@ -36,7 +36,7 @@ from . import _env
 from ._internal import guard, warn_failure, warn_os_error
 from ._writer import append_line
 from .snapshot import snapshot_output
-from .storage import SUFFIX, read_file_bytes, thread_file_stem
+from .storage import SUFFIX, _file_path, read_file_bytes, thread_file_stem
 
 GRAPH_RUNS_DIR = "graph-runs"
 """The folder, inside the log directory, of the graph-run records."""
@@ -129,18 +129,6 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
                 )
 
 
-_paths: dict[tuple[str, str], str] = {}
-
-
-def _path(directory: str, thread_id: str) -> str:
-    if len(_paths) > 4096:
-        _paths.clear()
-    path = _paths[directory, thread_id] = os.path.join(
-        directory, GRAPH_RUNS_DIR, thread_file_stem(thread_id) + SUFFIX
-    )
-    return path
-
-
 def graph_runs_path(
     thread_id: str, log_dir: str | os.PathLike[str] | None = None
 ) -> str:
@@ -164,8 +152,8 @@ def append_graph_run(
     """
     path = "?"
     try:
-        directory = _env.log_dir_str()
-        path = _paths.get((directory, thread_id)) or _path(directory, thread_id)
+        directory = os.path.join(_env.log_dir_str(), GRAPH_RUNS_DIR)
+        path = _file_path(directory, thread_id)
         record = {
             "thread_id": thread_id,
             "invocation_id": invocation_id,
