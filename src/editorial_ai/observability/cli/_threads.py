@@ -31,6 +31,7 @@ from ._common import (
     _check_log_dir,
     _cut,
     _duration,
+    _line,
     _priced,
     _table,
     _tokens,
@@ -247,11 +248,7 @@ def _pages(
 
 def _row_text(row: list[str]) -> str:
     # Widths are minimums: a longer cell pushes the row out, it is never cut.
-    cells = [
-        cell.rjust(_WIDTHS[i]) if i in _RIGHT else cell.ljust(_WIDTHS[i])
-        for i, cell in enumerate(row)
-    ]
-    return "  ".join(cells).rstrip() + "\n"
+    return _line(row, _WIDTHS, _RIGHT)
 
 
 def _value_lines(label: str, value: Any, full: bool) -> list[str]:
