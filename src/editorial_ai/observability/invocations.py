@@ -59,8 +59,14 @@ def _plan() -> tuple[list[Any], bool]:
     if not capture:
         capture = _env.flag(_env.OTEL_CAPTURE_IO)
     if not capture:
-        sinks = [s for s in sinks if not getattr(s, "stores_graph_io", False)]
+        sinks = _without_io_stores(sinks)
     return sinks, capture
+
+
+def _without_io_stores(sinks: list[Any]) -> list[Any]:
+    """The sinks told about graph runs whose input and output are not
+    captured: all but those that only keep them (``stores_graph_io``)."""
+    return [s for s in sinks if not getattr(s, "stores_graph_io", False)]
 
 
 def _thread_of(inputs: Any, metadata: Mapping[str, Any] | None) -> str:
@@ -114,7 +120,7 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
         graph_output = snapshot_output(outputs) if capture else None
         sinks, _ = _plan()
         if not capture:
-            sinks = [s for s in sinks if not getattr(s, "stores_graph_io", False)]
+            sinks = _without_io_stores(sinks)
         for sink in sinks:
             try:
                 sink.end_invocation(thread_id, str(run_id), graph_input, graph_output)
