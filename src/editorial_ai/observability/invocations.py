@@ -36,7 +36,7 @@ from . import _env
 from ._internal import guard, warn_failure, warn_os_error
 from ._writer import append_line
 from .snapshot import snapshot_output
-from .storage import SUFFIX, read_file_bytes, thread_file_stem
+from .storage import SUFFIX, _file_path, read_file_bytes, thread_file_stem
 
 GRAPH_RUNS_DIR = "graph-runs"
 """The folder, inside the log directory, of the graph-run records."""
@@ -59,8 +59,14 @@ def _plan() -> tuple[list[Any], bool]:
     if not capture:
         capture = _env.flag(_env.OTEL_CAPTURE_IO)
     if not capture:
-        sinks = [s for s in sinks if not getattr(s, "stores_graph_io", False)]
+        sinks = _without_io_stores(sinks)
     return sinks, capture
+
+
+def _without_io_stores(sinks: list[Any]) -> list[Any]:
+    """The sinks told about graph runs whose input and output are not
+    captured: all but those that only keep them (``stores_graph_io``)."""
+    return [s for s in sinks if not getattr(s, "stores_graph_io", False)]
 
 
 def _thread_of(inputs: Any, metadata: Mapping[str, Any] | None) -> str:
@@ -114,7 +120,7 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
         graph_output = snapshot_output(outputs) if capture else None
         sinks, _ = _plan()
         if not capture:
-            sinks = [s for s in sinks if not getattr(s, "stores_graph_io", False)]
+            sinks = _without_io_stores(sinks)
         for sink in sinks:
             try:
                 sink.end_invocation(thread_id, str(run_id), graph_input, graph_output)
@@ -127,18 +133,6 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
                     type(exc).__name__,
                     exc,
                 )
-
-
-_paths: dict[tuple[str, str], str] = {}
-
-
-def _path(directory: str, thread_id: str) -> str:
-    if len(_paths) > 4096:
-        _paths.clear()
-    path = _paths[directory, thread_id] = os.path.join(
-        directory, GRAPH_RUNS_DIR, thread_file_stem(thread_id) + SUFFIX
-    )
-    return path
 
 
 def graph_runs_path(
@@ -164,8 +158,8 @@ def append_graph_run(
     """
     path = "?"
     try:
-        directory = _env.log_dir_str()
-        path = _paths.get((directory, thread_id)) or _path(directory, thread_id)
+        directory = os.path.join(_env.log_dir_str(), GRAPH_RUNS_DIR)
+        path = _file_path(directory, thread_id)
         record = {
             "thread_id": thread_id,
             "invocation_id": invocation_id,

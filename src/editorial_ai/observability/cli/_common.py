@@ -69,14 +69,20 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _line(row: list[str], widths: list[int], right: set[int]) -> str:
+    """One table row: cells padded to ``widths`` (right-aligned in the
+    columns of ``right``), two spaces apart."""
+    cells = [
+        cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+        for i, cell in enumerate(row)
+    ]
+    return "  ".join(cells).rstrip() + "\n"
+
+
 def _table(rows: list[list[str]], right: set[int], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        out.write("  ".join(cells).rstrip() + "\n")
+        out.write(_line(row, widths, right))
 
 
 def log_dir_option(parser: argparse.ArgumentParser) -> None:

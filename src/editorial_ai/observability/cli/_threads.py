@@ -31,6 +31,7 @@ from ._common import (
     _check_log_dir,
     _cut,
     _duration,
+    _line,
     _priced,
     _table,
     _tokens,
@@ -188,23 +189,13 @@ def _interrupts(args: argparse.Namespace, thread_id: str) -> _Interrupts:
     """One pass over the run heads (no snapshots) to link each interrupt to
     the run that answered it, before the rows are printed."""
     found = _Interrupts()
-    offset = 0
-    while True:
-        page = thread_logs(
-            thread_id,
-            log_dir=args.log_dir,
-            include_io=False,
-            limit=_PAGE,
-            offset=offset,
-        )
-        for number, run in enumerate(page.runs, start=offset + 1):
-            if run.interrupt_id:
-                found.asked[run.interrupt_id] = number
-            for interrupt_id in run.resumed_interrupt_ids or ():
-                found.answered.setdefault(interrupt_id, number)
-        offset += len(page.runs)
-        if len(page.runs) < _PAGE or offset >= page.total_runs:
-            return found
+    runs = (run for page in _pages(args, thread_id, False) for run in page.runs)
+    for number, run in enumerate(runs, start=1):
+        if run.interrupt_id:
+            found.asked[run.interrupt_id] = number
+        for interrupt_id in run.resumed_interrupt_ids or ():
+            found.answered.setdefault(interrupt_id, number)
+    return found
 
 
 def _run_row(run: NodeRunView, number: int, start: datetime | None) -> list[str]:
@@ -234,16 +225,18 @@ _RIGHT = {0, 2, 4, 5, 6, 7}
 _IO_CUT = 200
 
 
-def _pages(args: argparse.Namespace, thread_id: str) -> Iterator[ThreadLogs]:
+def _pages(
+    args: argparse.Namespace, thread_id: str, include_io: bool
+) -> Iterator[ThreadLogs]:
     """The thread's runs a page at a time: a thread file of any size is shown
     without holding its runs in memory."""
     offset = 0
-    size = _PAGE_IO if args.io else _PAGE  # snapshots can be large: fewer
+    size = _PAGE_IO if include_io else _PAGE  # snapshots can be large: fewer
     while True:
         page = thread_logs(
             thread_id,
             log_dir=args.log_dir,
-            include_io=args.io,
+            include_io=include_io,
             limit=size,
             offset=offset,
         )
@@ -255,11 +248,7 @@ def _pages(args: argparse.Namespace, thread_id: str) -> Iterator[ThreadLogs]:
 
 def _row_text(row: list[str]) -> str:
     # Widths are minimums: a longer cell pushes the row out, it is never cut.
-    cells = [
-        cell.rjust(_WIDTHS[i]) if i in _RIGHT else cell.ljust(_WIDTHS[i])
-        for i, cell in enumerate(row)
-    ]
-    return "  ".join(cells).rstrip() + "\n"
+    return _line(row, _WIDTHS, _RIGHT)
 
 
 def _value_lines(label: str, value: Any, full: bool) -> list[str]:
@@ -335,7 +324,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     """One row per node run of a thread in run order, errors underneath."""
     thread_id = _resolve_thread(args)
     args.io = args.io or args.full
-    pages = _pages(args, thread_id)
+    pages = _pages(args, thread_id, args.io)
     first = next(pages)
     if not first.runs and first.summary is None:
         raise CommandError("no such thread: %r" % thread_id)

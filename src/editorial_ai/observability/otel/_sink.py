@@ -292,10 +292,9 @@ class OpenTelemetrySink:
             processor = BatchSpanProcessor(self._pausing)
         self.processor = processor
         self._capture_io = capture_io
-        self._idle = float(root_idle_seconds)
         self._clock: Callable[[], datetime] = partial(datetime.now, UTC)
         self._assembler = TraceAssembler(
-            make_resource(service_name), max_attribute_bytes, self._idle
+            make_resource(service_name), max_attribute_bytes, float(root_idle_seconds)
         )
         self._lock = threading.Lock()
         self._shut = False
