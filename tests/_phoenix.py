@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from ._proc import require
+from ._proc import free_port, require
 
 READY_SECONDS = 180.0
 INGEST_SECONDS = 60.0
@@ -57,13 +56,6 @@ def phoenix_command() -> list[str] | None:
         return [str(beside), "serve"]
     found = shutil.which("phoenix")
     return None if found is None else [found, "serve"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

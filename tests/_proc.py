@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,14 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server a child process will bind."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def require(available: bool, what: str) -> None:

@@ -34,6 +34,7 @@ from ._agents import (
     react_agent,
 )
 from ._fakes import chat_model, reply
+from ._runs import records
 
 
 class State(TypedDict, total=False):
@@ -49,13 +50,6 @@ def cfg(thread_id: str = "t1", handlers: int = 1, **options: Any) -> RunnableCon
             for _ in range(handlers)
         ],
     }
-
-
-def records(thread_id: str = "t1") -> list[tuple[str, str, int]]:
-    return [
-        (log.node_name, log.status, log.total_tokens)
-        for log in read_node_logs(thread_id)
-    ]
 
 
 def line(*nodes: Any, checkpointer: Any = None, **add: Any) -> Any:

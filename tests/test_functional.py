@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 import pytest
-from langchain_core.runnables import RunnableConfig
 from langgraph.cache.memory import InMemoryCache
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.func import entrypoint, task
@@ -15,27 +14,13 @@ from langgraph.types import CachePolicy, Command, RetryPolicy, interrupt
 
 from editorial_ai.observability import (
     PipelineRunSummary,
-    TokenUsageCallbackHandler,
     instrument,
     node_wrapper,
     read_node_logs,
 )
 
 from ._fakes import chat_model, reply
-
-
-def cfg(thread_id: str = "t1") -> RunnableConfig:
-    return {
-        "configurable": {"thread_id": thread_id},
-        "callbacks": [TokenUsageCallbackHandler()],
-    }
-
-
-def records(thread_id: str = "t1") -> list[tuple[str, str, int]]:
-    return [
-        (log.node_name, log.status, log.total_tokens)
-        for log in read_node_logs(thread_id)
-    ]
+from ._runs import cfg, records
 
 
 def research_workflow(*, decorate: str, checkpointer: Any = None) -> Any:

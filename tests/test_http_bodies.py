@@ -7,7 +7,6 @@ import gc
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from editorial_ai.observability import NodeRunLog, TokenUsage, append_node_log
 from editorial_ai.observability.api import create_app
 from editorial_ai.observability.storage import encode_line
 
-from ._proc import SRC
+from ._proc import SRC, free_port
 from ._server import running_server
 
 HEADROOM = 256 << 20
@@ -83,13 +82,6 @@ def write_thread(path: Path, thread_id: str, runs: int, state_bytes: int) -> Non
                     )
                 )
             )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:

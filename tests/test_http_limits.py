@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, sync_playwright
 from editorial_ai.observability import append_node_log
 from editorial_ai.observability.api import create_app
 
-from ._proc import SRC, require
+from ._proc import SRC, free_port, require
 from ._server import running_server
 from .conftest import make_log
 
@@ -138,13 +138,6 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 from editorial_ai.observability.api import serve
 serve(log_dir=sys.argv[1], port=int(sys.argv[2]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def get_status(port: int, timeout: float) -> int:

@@ -15,7 +15,6 @@ from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
 from editorial_ai.observability import (
-    TokenUsageCallbackHandler,
     instrument,
     node_wrapper,
     read_node_logs,
@@ -30,26 +29,12 @@ from ._agents import (
     react_agent,
 )
 from ._fakes import chat_model, reply
+from ._runs import cfg, records
 
 
 class State(TypedDict, total=False):
     topic: str
     notes: Annotated[list[str], operator.add]
-
-
-def cfg(thread_id: str = "t1", **extra: Any) -> RunnableConfig:
-    return {
-        "configurable": {"thread_id": thread_id},
-        "callbacks": [TokenUsageCallbackHandler()],
-        **extra,
-    }
-
-
-def records(thread_id: str = "t1") -> list[tuple[str, str, int]]:
-    return [
-        (log.node_name, log.status, log.total_tokens)
-        for log in read_node_logs(thread_id)
-    ]
 
 
 def editorial_builder() -> StateGraph[Any]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from editorial_ai.observability.sinks import flush_sinks, get_sinks
 
 from ._fakes import chat_model, reply
 from ._otlp import ReceivedSpan, otlp_receiver
-from ._proc import SRC
+from ._proc import SRC, free_port
 from .test_otel import State, line_graph
 
 
@@ -190,13 +189,6 @@ def test_backfill_without_ids_sends_every_thread(log_dir: Path) -> None:
     assert len(received) == expected
     threads = {span.attributes["langgraph.thread_id"] for span in received}
     assert threads == {"first", "second"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_unreachable_endpoint_is_a_one_line_error(log_dir: Path) -> None:

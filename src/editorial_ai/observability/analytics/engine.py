@@ -63,7 +63,7 @@ from ..models import MAX_COUNT
 from ..pricing import PriceTable, load_price_table
 from ..pricing._costs import _TIER_DETAILS
 from ._duckdb import require_duckdb
-from .sources import LogFile, list_log_files
+from .sources import LogFile, list_log_files, resolve_log_dirs
 
 _MAX_LINE = 1 << 30
 _LAYOUT = 3
@@ -879,6 +879,4 @@ def open_engine(
         >>> open_engine(["/tmp/no-such-logs"]).file_count
         0
     """
-    from .sources import resolve_log_dirs
-
     return AnalyticsEngine(resolve_log_dirs(folders), **options)

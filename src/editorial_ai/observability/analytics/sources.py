@@ -235,11 +235,11 @@ def merged_thread_summary(
 ) -> PipelineRunSummary | None:
     """One thread's summary over every folder holding it; ``None`` if none."""
     table = load_price_table() if table is None else table
-    tallies = []
-    for folder, _ in _homes(thread_id, folders):
-        index = thread_index(thread_id, folder)
-        if index is not None:
-            tallies.append(_whole_tally(index))
+    tallies = [
+        _whole_tally(index)
+        for folder in folders
+        if (index := thread_index(thread_id, folder)) is not None and index.count
+    ]
     return _merged(tallies).summary(thread_id, table) if tallies else None
 
 

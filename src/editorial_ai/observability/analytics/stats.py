@@ -30,7 +30,7 @@ Rules (the tests recompute each figure by hand from the records):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -371,14 +371,7 @@ _ANSWERS_KEPT = 64
 
 def _compute(engine: AnalyticsEngine, where: StatsFilter, top: int) -> StatsReport:
     parameters: dict[str, Any] = {
-        name: value
-        for name, value in (
-            ("since", where.since),
-            ("until", where.until),
-            ("node", where.node),
-            ("model", where.model),
-        )
-        if value is not None
+        name: value for name, value in asdict(where).items() if value is not None
     }
     names, rows = engine.query(_scope(_TOTALS, where), parameters)
     first = rows[0]

@@ -4,7 +4,7 @@
 // Every value from the logs (node names, model names, thread ids) is put in
 // the page as text (textContent, or uPlot's own text labels), never as HTML.
 import { api } from "./api.js";
-import { withUnknown } from "./dom.js";
+import { badge, el, withUnknown } from "./dom.js";
 import uPlot from "./uPlot.esm.js";
 const PALETTE = ["#2f6fde", "#d64545", "#2e9d6a", "#e09b1a", "#8a4fd3",
   "#1b9aaa", "#c2477d", "#6b7482", "#7a9a01", "#b5651d"];
@@ -30,18 +30,8 @@ function count(value) {
   return Number(value).toLocaleString("en-US");
 }
 
-function el(tag, attributes, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes || {})) {
-    if (name === "className") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 function cell(text, numeric) {
-  return el("td", numeric ? { className: "num" } : {}, String(text));
+  return el("td", numeric ? { class: "num" } : {}, String(text));
 }
 
 function fillTable(id, rows, testid, render) {
@@ -81,7 +71,7 @@ function drawChart(id, title, unit, { keys, data }, format) {
   holder.replaceChildren();
   holder.uplot = null;
   if (!keys.length) {
-    holder.append(el("p", { className: "muted" }, "Nothing to draw in this window."));
+    holder.append(el("p", { class: "muted" }, "Nothing to draw in this window."));
     return;
   }
   const width = Math.max(320, (holder.clientWidth || 560) - 34); // minus padding
@@ -151,14 +141,14 @@ function renderTotals(report) {
 }
 
 function threadLink(thread) {
-  const link = el("a", { href: "#thread=" + encodeURIComponent(thread.thread_id), className: "thread-id" });
+  const link = el("a", { href: "#thread=" + encodeURIComponent(thread.thread_id), class: "thread-id" });
   link.textContent = thread.thread_id;
   return link;
 }
 
 function renderTables(report) {
   fillTable("stats-node-table", report.nodes, "stats-node-row", (n) => [
-    el("td", { className: "node-name" }, n.node_name),
+    el("td", { class: "node-name" }, n.node_name),
     cell(count(n.runs), true),
     cell(count(n.errors) + " (" + (100 * n.error_rate).toFixed(1) + "%)", true),
     cell(ms(n.p50_ms), true),
@@ -191,7 +181,7 @@ function renderTables(report) {
   ]) {
     fillTable(id, rows, "stats-thread-row", (t) => [
       el("td", {}, threadLink(t)),
-      el("td", {}, el("span", { className: "badge status-" + t.status }, t.status)),
+      el("td", {}, badge(t.status)),
       cell(count(t.node_runs), true),
       cell(ms(t.wall_time_ms), true),
       cell(withUnknown(count(t.total_tokens), t.unreported_calls), true),
