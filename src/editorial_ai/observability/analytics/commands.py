@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
+from .._text_table import _calls_unknown, _cut, _table, _tokens
 from ._duckdb import AnalyticsUnavailable
 from .retention import prune_threads
 from .sources import resolve_log_dirs
@@ -69,32 +70,15 @@ def _n(count: int) -> str:
     return format(count, ",")
 
 
-def _unknown(calls: int) -> str:
-    """What a total misses, as the other commands say it: `` + 1 call unknown``."""
-    return " + %d call%s unknown" % (calls, "" if calls == 1 else "s") if calls else ""
-
-
 def _priced(usd: float | None, unpriced_calls: int) -> str:
-    return _usd(usd) + ("" if usd is None else _unknown(unpriced_calls))
+    return _usd(usd) + ("" if usd is None else _calls_unknown(unpriced_calls))
 
 
-def _tokens(total: int, unreported_calls: int) -> str:
-    return _n(total) + _unknown(unreported_calls)
-
-
-def _table(title: str, rows: list[list[str]], right: set[int], out: TextIO) -> None:
+def _titled_table(
+    title: str, rows: list[list[str]], right: set[int], out: TextIO
+) -> None:
     out.write("\n%s\n" % title)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        out.write("  ".join(cells).rstrip() + "\n")
-
-
-def _cut(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    _table(rows, right, out)
 
 
 # -- stats ----------------------------------------------------------------------------
@@ -168,7 +152,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
                 _n(node.unpriced_calls),
             ]
         )
-    _table("PER NODE", rows, set(range(1, 13)), out)
+    _titled_table("PER NODE", rows, set(range(1, 13)), out)
     rows = [["DAY", "MODEL", "CALLS", "PROMPT", "COMPLETION", "CACHED",
              "CACHE WRITE", "REASONING", "COST", "UNPRICED", "UNREPORTED"]]  # fmt: skip
     for day in report.models_by_day:
@@ -188,7 +172,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
             ]
         )
     if len(rows) > 1:
-        _table("PER MODEL AND DAY", rows, set(range(2, 11)), out)
+        _titled_table("PER MODEL AND DAY", rows, set(range(2, 11)), out)
     for title, threads in (
         ("COSTLIEST THREADS", report.costliest_threads),
         ("SLOWEST THREADS", report.slowest_threads),
@@ -206,7 +190,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
                     thread.started_at.strftime("%Y-%m-%d %H:%MZ"),
                 ]
             )
-        _table(title, rows, {2, 3, 4, 5}, out)
+        _titled_table(title, rows, {2, 3, 4, 5}, out)
     return 0
 
 

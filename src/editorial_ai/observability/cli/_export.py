@@ -11,13 +11,9 @@ from typing import TextIO
 
 from .. import _env
 from .._internal import missing_extra
+from .._text_table import _cut
 from ..storage import list_threads, read_node_logs
-from ._common import (
-    CommandError,
-    _check_log_dir,
-    _cut,
-    log_dir_option,
-)
+from ._common import CommandError, _check_log_dir, log_dir_option
 
 _EXPORT_BATCH = 512
 

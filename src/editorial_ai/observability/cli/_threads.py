@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._text_table import _cut, _line, _table, _tokens
 from ..analytics.commands import log_dirs_option
 from ..analytics.sources import merged_thread_summaries, resolve_log_dirs
 from ..models import NodeRunHead, PipelineRunSummary
@@ -29,12 +30,8 @@ from ..storage import list_threads, thread_log_path
 from ._common import (
     CommandError,
     _check_log_dir,
-    _cut,
     _duration,
-    _line,
     _priced,
-    _table,
-    _tokens,
     _when,
     log_dir_option,
 )
