@@ -56,6 +56,17 @@ def test_stats_table_of_a_real_graph(log_dir: Path) -> None:
     assert "COSTLIEST THREADS" in done.stdout and "t-bad" in done.stdout
 
 
+def test_stats_prints_thread_ids_whole(log_dir: Path) -> None:
+    """The costliest and slowest threads carry their whole id, however long,
+    so an id from ``stats`` can be pasted into ``show``."""
+    long_id = "editorial-" + "0123456789abcdef" * 4
+    pipeline(long_id)
+    done = run_cli("stats", "--since", "7d", log_dir=log_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(long_id + " ") == 2  # costliest, slowest
+    assert run_cli("show", long_id, log_dir=log_dir).returncode == 0
+
+
 def test_stats_json_is_the_api_object(history: tuple[Path, Path]) -> None:
     """``stats --json`` over two folders prints what ``/api/stats`` returns."""
     first, second = history

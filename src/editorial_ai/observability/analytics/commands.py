@@ -181,7 +181,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         for thread in threads:
             rows.append(
                 [
-                    _cut(thread.thread_id, 40),
+                    thread.thread_id,  # whole, so it can be pasted into show
                     thread.status,
                     _n(thread.node_runs),
                     _ms(thread.wall_time_ms),
