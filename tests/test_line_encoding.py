@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypedDict
@@ -9,12 +10,17 @@ from typing import Any, TypedDict
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
 from pydantic_core import PydanticSerializationError, to_json
 
 from editorial_ai.observability import (
     NodeRunLog,
     TokenUsage,
+    TokenUsageCallbackHandler,
     _line,
     append_node_log,
     node_wrapper,
@@ -32,7 +38,7 @@ from editorial_ai.observability.snapshot import (
     snapshot_state,
 )
 from editorial_ai.observability.snapshot._fast import long_text_json
-from editorial_ai.observability.storage import thread_log_path
+from editorial_ai.observability.storage import append_fields, thread_log_path
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -200,6 +206,71 @@ def test_the_written_line_is_the_model_bytes(
         append_node_log(log)
         path = thread_log_path(log.thread_id)
         assert path.read_bytes() == _model_bytes(log) + b"\n", name
+        # The node wrapper's path: the same record's fields, never built.
+        unbuilt = dict(fields, thread_id="fields-" + name.replace(" ", "-"))
+        append_fields(unbuilt)
+        expected = _model_bytes(build_node_run_log(dict(unbuilt))) + b"\n"
+        assert thread_log_path(unbuilt["thread_id"]).read_bytes() == expected, name
+
+
+def test_a_graph_s_lines_are_the_model_bytes_of_their_records(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every kind of run a wrapped graph writes (an LLM call counted by the
+    handler, an error, an interrupt and its resume) is the model's bytes."""
+    monkeypatch.setenv("EDITORIAL_AI_LOG_DIR", str(tmp_path))
+    reply = AIMessage(
+        "ok",
+        usage_metadata={
+            "input_tokens": 1200,
+            "output_tokens": 300,
+            "total_tokens": 1500,
+            "input_token_details": {"cache_read": 1024},
+            "output_token_details": {"reasoning": 200},
+        },
+        response_metadata={"model_name": "gpt-4o-mini"},
+    )
+    model = GenericFakeChatModel(messages=itertools.repeat(reply))
+
+    @node_wrapper
+    def ask(state: _Doc) -> dict[str, Any]:
+        answer = model.invoke("summarise: " + state["body"])
+        return {"body": str(answer.content), "step": state["step"] + 1}
+
+    @node_wrapper
+    def approve(state: _Doc) -> dict[str, Any]:
+        answer = interrupt({"question": "publish?", "draft": state["body"]})
+        return {"step": state["step"] + (1 if answer else 0)}
+
+    @node_wrapper
+    def fail(state: _Doc) -> dict[str, Any]:
+        raise ValueError("no luck with %s" % state["body"])
+
+    builder = StateGraph(_Doc)
+    builder.add_node("ask", ask).add_node("approve", approve).add_node("fail", fail)
+    builder.add_edge(START, "ask").add_edge("ask", "approve")
+    builder.add_edge("approve", "fail").add_edge("fail", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {
+        "configurable": {"thread_id": "graph-lines"},
+        "callbacks": [TokenUsageCallbackHandler()],
+    }
+    graph.invoke({"body": "draft", "step": 0}, config)
+    with pytest.raises(ValueError):
+        graph.invoke(Command(resume=True), config)
+    lines = thread_log_path("graph-lines").read_bytes().splitlines()
+    records = [NodeRunLog.model_validate_json(line) for line in lines]
+    assert [(r.node_name, r.status) for r in records] == [
+        ("ask", "success"),
+        ("approve", "interrupted"),
+        ("approve", "success"),
+        ("fail", "error"),
+    ]
+    assert records[0].token_usage[0].cached_tokens == 1024
+    assert records[0].token_usage[0].reasoning_tokens == 200
+    assert records[2].resume_values == [True]
+    for line, record in zip(lines, records, strict=True):
+        assert line == _model_bytes(record), record.node_name
 
 
 _json = st.recursive(

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from .models import NodeRunLog, TokenUsage
-from .snapshot._fast import long_text_json
+from .snapshot._fast import _long, long_text_json
 from .snapshot._text import _BIG_TEXT
 
 _N_FIELDS = len(NodeRunLog.model_fields)
@@ -92,7 +92,8 @@ def _splice_slots(data: dict[str, Any]) -> list[bytes] | None:
 def _to_json(fields: dict[str, Any], data: dict[str, Any], end: bytes) -> bytes:
     """``data`` (a copy of ``fields`` plus the computed values) as JSON, with
     kept long texts spliced in, followed by ``end``."""
-    kept = _splice_slots(data)
+    # Nothing to splice while the fast path remembers no long text.
+    kept = _splice_slots(data) if _long else None
     line = to_json(data, inf_nan_mode="null")
     if kept is not None:
         parts = line.split(_PLACEHOLDER_JSON)
@@ -126,10 +127,31 @@ def encode_record_line(log: NodeRunLog) -> bytes:
     return _encode(log, b"\n")
 
 
+def encode_fields_line(fields: dict[str, Any]) -> bytes | None:
+    """The line (with its newline) of the record whose ``__dict__`` would be
+    ``fields``, without building the ``NodeRunLog``: the node wrapper's path
+    when the JSONL file is the only sink.
+
+    ``fields`` must hold every ``NodeRunLog`` field in the model's order,
+    each of its type (as :func:`~.models.build_node_run_log` requires).
+    Returns ``None`` where the record would take the model serializer (a
+    call that is not an exact ``TokenUsage``); raises as
+    :func:`encode_record` does.
+    """
+    return _encode_fields(fields, b"\n")
+
+
 def _encode(log: NodeRunLog, end: bytes) -> bytes:
     fields = log.__dict__
     if type(log) is not NodeRunLog or len(fields) != _N_FIELDS:
         return log.__pydantic_serializer__.to_json(log) + end
+    line = _encode_fields(fields, end)
+    if line is None:
+        return log.__pydantic_serializer__.to_json(log) + end
+    return line
+
+
+def _encode_fields(fields: dict[str, Any], end: bytes) -> Any:
     data = fields.copy()
     data["duration_ms"] = (
         fields["ended_at"] - fields["started_at"]
@@ -143,7 +165,7 @@ def _encode(log: NodeRunLog, end: bytes) -> bytes:
     for usage in usages:
         values = usage.__dict__
         if type(usage) is not TokenUsage or len(values) != _N_USAGE_FIELDS:
-            return log.__pydantic_serializer__.to_json(log) + end
+            return None
         calls.append(values)
         prompt += values["prompt_tokens"]
         completion += values["completion_tokens"]

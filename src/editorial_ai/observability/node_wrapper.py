@@ -42,8 +42,8 @@ from .collector import (
     _roots,
     make_usage,
 )
-from .models import NodeStatus, TokenUsage, build_node_run_log
-from .sinks import emit
+from .models import NodeStatus, TokenUsage
+from .sinks import emit_fields
 from .snapshot import (
     SnapshotOptions,
     redact_message,
@@ -412,7 +412,7 @@ def emit_run(
         step = run.step
         # Every value below is built here with the right type (UTC times,
         # TokenUsage objects, JSON-safe snapshots): skip re-validating them.
-        log = build_node_run_log(
+        emit_fields(
             {
                 "thread_id": run.thread_id,
                 "node_name": run.node_name,
@@ -448,7 +448,6 @@ def emit_run(
                 ),
             }
         )
-        emit(log)
     except Exception as exc:  # the one guard's logic, without its three calls
         report("node_wrapper finish", exc)
 
@@ -531,7 +530,11 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             if state is None:
                 state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
-            if run is not None and _should_skip(spec, state):
+            if (
+                run is not None
+                and spec.skip_if is not None
+                and _should_skip(spec, state)
+            ):
                 _finish(run, "skipped")
                 return
             chunks: list[Any] = []
@@ -554,7 +557,11 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             if state is None:
                 state = _input_of(spec, args, kwargs)
             run = _begin(spec, state)
-            if run is not None and _should_skip(spec, state):
+            if (
+                run is not None
+                and spec.skip_if is not None
+                and _should_skip(spec, state)
+            ):
                 _finish(run, "skipped")
                 return
             chunks: list[Any] = []
@@ -579,7 +586,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             run = _begin(spec, state)
             if run is None:
                 return await fn(*args, **kwargs)
-            if _should_skip(spec, state):
+            if spec.skip_if is not None and _should_skip(spec, state):
                 _finish(run, "skipped")
                 return None
             try:
@@ -600,7 +607,7 @@ def _wrap(fn: Callable[..., Any], spec: _NodeSpec) -> Callable[..., Any]:
             run = _begin(spec, state)
             if run is None:
                 return fn(*args, **kwargs)
-            if _should_skip(spec, state):
+            if spec.skip_if is not None and _should_skip(spec, state):
                 _finish(run, "skipped")
                 return None
             try:

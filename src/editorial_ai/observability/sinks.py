@@ -27,8 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from . import _env
 from ._internal import warn_failure
-from .models import NodeRunLog
-from .storage import append_node_log
+from .models import NodeRunLog, build_node_run_log
+from .storage import append_fields, append_node_log
 
 
 @runtime_checkable
@@ -208,6 +208,18 @@ def emit(log: NodeRunLog) -> None:
                 type(exc).__name__,
                 exc,
             )
+
+
+def emit_fields(fields: dict[str, Any]) -> None:
+    """:func:`emit` of the record whose fields are ``fields`` (every field,
+    each of its type): with the JSONL file as the only sink, its line is
+    written without building the ``NodeRunLog``; otherwise the record is
+    built and emitted."""
+    configured = _configured
+    if (configured if configured is not None else _env_sinks()) is _DEFAULT:
+        append_fields(fields)
+    else:
+        emit(build_node_run_log(fields))
 
 
 def flush_sinks(timeout_millis: int = 30_000) -> None:

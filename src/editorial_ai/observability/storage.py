@@ -44,9 +44,9 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from . import _env
 from ._internal import guard, logger, warn_failure, warn_os_error
-from ._line import encode_record_line
+from ._line import encode_fields_line, encode_record_line
 from ._writer import append_line
-from .models import NodeRunLog
+from .models import NodeRunLog, build_node_run_log
 
 SUFFIX = ".jsonl"
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,200}")
@@ -201,6 +201,19 @@ def append_node_log(log: NodeRunLog) -> None:
         >>> append_node_log(NodeRunLog(thread_id="t1", node_name="draft",
         ...     status="success", started_at=now, ended_at=now))
     """
+    _append(log.thread_id, None, log)
+
+
+def append_fields(fields: dict[str, Any]) -> None:
+    """:func:`append_node_log` of the record whose fields are ``fields``,
+    without building the ``NodeRunLog`` (the node wrapper's path when the
+    JSONL file is the only sink): the same file, the same bytes. ``fields``
+    holds every field, each of its type (see ``models.build_node_run_log``).
+    Never raises."""
+    _append(fields["thread_id"], fields, None)
+
+
+def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
     path = "?"
     try:
         directory = _env.get(_env.LOG_DIR) or _DEFAULT_DIR
@@ -208,13 +221,19 @@ def append_node_log(log: NodeRunLog) -> None:
             # Relative (the default ``data/logs``): resolved against the
             # working directory of this write, and cached by the result.
             directory = os.path.join(os.getcwd(), directory)
-        path = _paths.get((directory, log.thread_id)) or _file_path(
-            directory, log.thread_id
-        )
+        path = _paths.get((directory, thread_id)) or _file_path(directory, thread_id)
+        line = None
         try:
-            line = encode_record_line(log)
+            line = (
+                encode_record_line(log)
+                if fields is None
+                else encode_fields_line(fields)
+            )
         except (PydanticSerializationError, ValueError, RecursionError):
-            line = encode_line(log)
+            pass
+        if line is None:
+            # The careful path (it warns about what it replaced).
+            line = encode_line(log if fields is None else build_node_run_log(fields))
         append_line(path, directory, line)
     except OSError as exc:
         warn_os_error(
