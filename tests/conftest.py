@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from editorial_ai.observability import NodeRunLog, TokenUsage
+from editorial_ai.observability import NodeRunLog, TokenUsage, _deferred
 from editorial_ai.observability._internal import reset_warning_counts
 from editorial_ai.observability.sinks import set_sinks
 
@@ -33,9 +33,11 @@ def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / "logs"
     monkeypatch.setenv("EDITORIAL_AI_LOG_DIR", str(directory))
     monkeypatch.delenv("EDITORIAL_AI_SINKS", raising=False)
+    monkeypatch.delenv("EDITORIAL_AI_WRITE_DELAY_MS", raising=False)
     reset_warning_counts()
     set_sinks(None)
     yield directory
+    _deferred.flush()  # a test's queued lines go to its own folder
     set_sinks(None)
     reset_warning_counts()
 

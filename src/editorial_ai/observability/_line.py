@@ -147,11 +147,13 @@ def _encode(log: NodeRunLog, end: bytes) -> bytes:
         return log.__pydantic_serializer__.to_json(log) + end
     line = _encode_fields(fields, end)
     if line is None:
-        return log.__pydantic_serializer__.to_json(log) + end
+        line = log.__pydantic_serializer__.to_json(log) + end
     return line
 
 
-def _encode_fields(fields: dict[str, Any], end: bytes) -> Any:
+def _encode_fields(fields: dict[str, Any], end: bytes) -> bytes | None:
+    """The record's bytes followed by ``end``; ``None`` for a call that is
+    not an exact ``TokenUsage`` (the model serializer's case)."""
     data = fields.copy()
     data["duration_ms"] = (
         fields["ended_at"] - fields["started_at"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _env
+from . import _deferred, _env
 from ._internal import warn_failure, warn_os_error
 from .models import NodeRunHead, NodeRunLog, PipelineRunSummary, RunStatus, TokenUsage
 from .pricing import (
@@ -561,6 +561,7 @@ _capacity = _CACHE_SIZE
 def _index_for(thread_id: str, log_dir: str | os.PathLike[str] | None) -> ThreadIndex:
     # Records hold U+FFFD where the id had a lone surrogate (strict JSON
     # cannot hold one); match that spelling, as read_node_logs does.
+    _deferred.flush()  # this process's queued lines first (see _deferred)
     thread_id = _SURROGATE.sub("\ufffd", thread_id)
     directory = _env.log_dir(log_dir)
     path = thread_log_path(thread_id, directory)

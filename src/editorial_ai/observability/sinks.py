@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from . import _env
+from . import _deferred, _env
 from ._internal import warn_failure
 from .models import NodeRunLog, build_node_run_log
 from .storage import append_fields, append_node_log
@@ -223,7 +223,9 @@ def emit_fields(fields: dict[str, Any]) -> None:
 
 
 def flush_sinks(timeout_millis: int = 30_000) -> None:
-    """Ask every sink that buffers (e.g. OpenTelemetry) to send what it holds."""
+    """Ask every sink that buffers (e.g. OpenTelemetry) to send what it holds,
+    and write the lines queued under ``$EDITORIAL_AI_WRITE_DELAY_MS``."""
+    _deferred.flush()
     for sink in get_sinks():
         flush = getattr(sink, "force_flush", None)
         if callable(flush):

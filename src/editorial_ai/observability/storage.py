@@ -42,7 +42,7 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
-from . import _env
+from . import _deferred, _env
 from ._internal import guard, logger, warn_failure, warn_os_error
 from ._line import encode_fields_line, encode_record_line
 from ._writer import append_line
@@ -213,6 +213,22 @@ def append_fields(fields: dict[str, Any]) -> None:
     _append(fields["thread_id"], fields, None)
 
 
+def _line_for(fields: dict[str, Any] | None, log: Any) -> bytes:
+    """The line of a record given by its ``fields`` or as ``log``: the fast
+    encoding, else the careful one (which warns about what it replaced)."""
+    line = None
+    try:
+        line = encode_record_line(log) if fields is None else encode_fields_line(fields)
+    except (PydanticSerializationError, ValueError, RecursionError):
+        pass
+    if line is None:
+        line = encode_line(log if fields is None else build_node_run_log(fields))
+    return line
+
+
+_deferred.set_encoder(_line_for)
+
+
 def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
     path = "?"
     try:
@@ -222,19 +238,11 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             # working directory of this write, and cached by the result.
             directory = os.path.join(os.getcwd(), directory)
         path = _paths.get((directory, thread_id)) or _file_path(directory, thread_id)
-        line = None
-        try:
-            line = (
-                encode_record_line(log)
-                if fields is None
-                else encode_fields_line(fields)
-            )
-        except (PydanticSerializationError, ValueError, RecursionError):
-            pass
-        if line is None:
-            # The careful path (it warns about what it replaced).
-            line = encode_line(log if fields is None else build_node_run_log(fields))
-        append_line(path, directory, line)
+        delay = _deferred.delay_ms()
+        if delay:
+            _deferred.enqueue(path, directory, fields, log, delay)
+            return
+        append_line(path, directory, _line_for(fields, log))
     except OSError as exc:
         warn_os_error(
             "append a node run to",
@@ -329,6 +337,7 @@ def read_node_logs(
         >>> read_node_logs("no-such-thread")
         []
     """
+    _deferred.flush()  # this process's queued lines first
     path = thread_log_path(thread_id, log_dir)
     try:
         data = read_file_bytes(path)
@@ -391,6 +400,7 @@ def list_threads(log_dir: str | os.PathLike[str] | None = None) -> list[str]:
         >>> isinstance(list_threads(), list)
         True
     """
+    _deferred.flush()  # this process's queued lines first
     directory = _env.log_dir(log_dir)
     found: list[tuple[float, str, str]] = []
     try:

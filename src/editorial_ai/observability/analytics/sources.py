@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .. import _env
+from .. import _deferred, _env
 from .._internal import warn_os_error
 from ..models import PipelineRunSummary
 from ..pricing import PriceTable, load_price_table
@@ -79,6 +79,7 @@ class LogFile:
 def list_log_files(folders: Iterable[Path]) -> list[LogFile]:
     """The regular ``*.jsonl`` files directly in ``folders`` (symlinks and
     anything else skipped, as the reader does), sorted by path."""
+    _deferred.flush()  # this process's queued lines first
     files: list[LogFile] = []
     for folder in folders:
         try:

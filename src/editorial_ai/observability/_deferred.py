@@ -1,0 +1,241 @@
+"""Deferred writing: node runs queued and appended in batches by one thread.
+
+Off by default. Every line is then appended before the node returns, so a
+crash of the process, however hard, loses nothing already recorded (at most
+the line being written, left torn and repaired by the next writer).
+
+With ``$EDITORIAL_AI_WRITE_DELAY_MS`` set to ``N`` > 0, a finished node run
+is queued instead (the record itself: its encoding moves off the node too),
+and one background thread appends what is queued about ``N`` ms after the
+first record of a batch, one ``write`` per thread file and batch. What the
+node pays is the queueing; encoding and the system calls are done in
+batches, where they cost a fraction of what they cost one line at a time
+between two nodes (see ``docs/performance.md``).
+
+What is queued is written:
+
+- by the background thread, at most about ``N`` ms later;
+- at once, in the recording thread, when 256 records are waiting (the queue
+  never holds more, whatever the rate or the size of the snapshots);
+- at exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception);
+- before ``os.fork`` (the child starts with an empty queue);
+- before this process reads the logs (``read_node_logs``, ``list_threads``,
+  the CLI and API readers) and on ``flush_sinks()``.
+
+The trade: a process killed without running its exit handlers (``SIGKILL``,
+the default action of ``SIGTERM`` and other signals, ``os._exit``, a crash of
+the interpreter) loses the runs of its last ``N`` ms. Lines are never torn by
+this: a batch is one ``write`` per file, whole lines only, in the order the
+runs finished. Failures to encode or write are warned as for a single line
+(the count of records lost is in the warning); the pipeline never sees them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from . import _env
+from ._internal import warn_failure, warn_os_error
+from ._writer import append_line
+
+WRITE_DELAY_MS = "EDITORIAL_AI_WRITE_DELAY_MS"
+"""``0`` (the default): each node run's line is written before the node
+returns. ``N`` > 0: lines are queued and written in batches at most about
+``N`` ms later (see :mod:`._deferred`). At most 60,000."""
+
+MAX_DELAY_MS = 60_000
+MAX_QUEUED = 256
+"""Records waiting at most: the one that makes it 256 writes the queue in
+its own thread."""
+_SLICE_S = 0.05
+_MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
+
+# (path, directory, fields or None, NodeRunLog or None), in the order runs
+# finished. ``deque.append`` and ``popleft`` are atomic: no lock to queue.
+_queue: deque[tuple[str, str, Any, Any]] = deque()
+_wake = threading.Event()
+_flush_lock = threading.Lock()
+_start_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_delay_s = 0.0
+_parsed: tuple[str | None, int] = (None, 0)
+
+Encoder = Callable[[Any, Any], bytes]
+"""``(fields, log)`` to the line (with its newline); set by ``storage``."""
+_encode: Encoder | None = None
+
+
+def set_encoder(encode: Encoder) -> None:
+    """Give the line encoding (``storage`` does, at import)."""
+    global _encode
+    _encode = encode
+
+
+def delay_ms() -> int:
+    """``$EDITORIAL_AI_WRITE_DELAY_MS`` read now; ``0`` when unset, and for a
+    value that is not a whole number from 0 to 60,000 (with one warning)."""
+    global _parsed
+    raw = _env.get(WRITE_DELAY_MS)
+    parsed = _parsed
+    if parsed[0] == raw:
+        return parsed[1]
+    value = 0
+    if raw is not None and raw.strip():
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = -1
+        if not 0 <= value <= MAX_DELAY_MS:
+            warn_failure(
+                "setting:" + WRITE_DELAY_MS,
+                "%s=%r is not a whole number of milliseconds from 0 to %d; "
+                "writing each line before its node returns",
+                WRITE_DELAY_MS,
+                raw,
+                MAX_DELAY_MS,
+            )
+            value = 0
+    _parsed = (raw, value)
+    return value
+
+
+def enqueue(path: str, directory: str, fields: Any, log: Any, delay: int) -> None:
+    """Queue one record for ``path`` (``fields`` or ``log``); never raises."""
+    global _delay_s
+    _delay_s = delay / 1000
+    _queue.append((path, directory, fields, log))
+    if _thread is None:
+        _start()
+    if len(_queue) >= MAX_QUEUED:
+        flush()
+    elif not _wake.is_set():
+        _wake.set()
+
+
+def pending() -> int:
+    """How many records wait to be written."""
+    return len(_queue)
+
+
+def _start() -> None:
+    global _thread
+    with _start_lock:
+        if _thread is not None:
+            return
+        thread = threading.Thread(
+            target=_run, name="editorial-ai-observability-writer", daemon=True
+        )
+        thread.start()
+        _thread = thread
+
+
+def _run() -> None:
+    while True:
+        _wake.wait()
+        # Wait out the delay in slices: a shorter delay set meanwhile, or a
+        # queue emptied by a reader, is noticed within 50 ms.
+        began = time.monotonic()
+        while _queue and time.monotonic() - began < _delay_s:
+            time.sleep(min(_SLICE_S, _delay_s))
+        # Cleared before the flush: a record queued from here on sets it again
+        # and waits for the next round; one queued before is in this flush.
+        _wake.clear()
+        flush()
+
+
+def flush() -> None:
+    """Write every queued record now, in order. Never raises."""
+    if not _queue:
+        return
+    with _flush_lock:
+        try:
+            _write_queued()
+        except Exception as exc:  # pragma: no cover (each record is guarded)
+            warn_failure("deferred", "deferred writing failed: %r", exc)
+
+
+def _write_queued() -> None:
+    encode = _encode
+    if encode is None:  # pragma: no cover (storage sets it at import)
+        return
+    files: dict[str, tuple[str, list[bytes]]] = {}
+    while True:
+        try:
+            path, directory, fields, log = _queue.popleft()
+        except IndexError:
+            break
+        try:
+            line = encode(fields, log)
+        except Exception as exc:  # this record only
+            warn_failure(
+                "append:" + type(exc).__name__,
+                "could not encode a node run for %s: %s: %s; this record is "
+                "lost (the pipeline is unaffected)",
+                path,
+                type(exc).__name__,
+                exc,
+            )
+            continue
+        entry = files.get(path)
+        if entry is None:
+            entry = files[path] = (directory, [])
+        entry[1].append(line)
+    for path, (directory, lines) in files.items():
+        _append_lines(path, directory, lines)
+
+
+def _append_lines(path: str, directory: str, lines: list[bytes]) -> None:
+    start = 0
+    while start < len(lines):
+        size = 0
+        end = start
+        while end < len(lines) and (
+            end == start or size + len(lines[end]) <= _MAX_WRITE
+        ):
+            size += len(lines[end])
+            end += 1
+        try:
+            append_line(path, directory, b"".join(lines[start:end]))
+        except OSError as exc:
+            warn_os_error(
+                "append node runs to",
+                path,
+                exc,
+                "; %d records are lost (the pipeline is unaffected)" % (end - start),
+            )
+        except Exception as exc:
+            warn_failure(
+                "append:" + type(exc).__name__,
+                "could not append node runs to %s: %s: %s; %d records are lost "
+                "(the pipeline is unaffected)",
+                path,
+                type(exc).__name__,
+                exc,
+                end - start,
+            )
+        start = end
+
+
+def _before_fork() -> None:
+    # The child must not write the parent's records again: write them first.
+    flush()
+
+
+def _after_fork_in_child() -> None:
+    global _thread, _flush_lock, _start_lock, _wake
+    _queue.clear()
+    _thread = None
+    _flush_lock = threading.Lock()
+    _start_lock = threading.Lock()
+    _wake = threading.Event()
+
+
+atexit.register(flush)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
