@@ -89,7 +89,7 @@ def test_other_ways_the_queue_is_written(
 ) -> None:
     monkeypatch.setenv(DELAY, "60000")
     if reader == "sink":
-        # With another sink the record is built and queued as an object.
+        # With another sink the record is built, then its line queued.
         seen: list[NodeRunLog] = []
 
         class Keep:
@@ -147,6 +147,20 @@ def test_the_queue_never_holds_more_than_its_bound(
     flush_sinks()
     names = [log.node_name for log in read_node_logs("q4")]
     assert names == ["n%d" % i for i in range(total)]
+
+
+def test_the_queue_never_holds_more_than_4_mib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(DELAY, "60000")
+    big = "x" * (1 << 20)  # about 1 MiB a line
+    most = 0
+    for index in range(10):
+        append_node_log(make_log("q9", "n%d" % index, input_state={"text": big}))
+        most = max(most, _deferred.pending())
+    assert most == 3  # the fourth line reaches 4 MiB and writes the queue
+    assert len(_raw_lines("q9")) == 8
+    assert len(read_node_logs("q9")) == 10
 
 
 def test_threads_keep_their_order_and_lose_nothing(

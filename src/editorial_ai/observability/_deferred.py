@@ -4,19 +4,22 @@ Off by default. Every line is then appended before the node returns, so a
 crash of the process, however hard, loses nothing already recorded (at most
 the line being written, left torn and repaired by the next writer).
 
-With ``$EDITORIAL_AI_WRITE_DELAY_MS`` set to ``N`` > 0, a finished node run
-is queued instead (the record itself: its encoding moves off the node too),
-and one background thread appends what is queued about ``N`` ms after the
-first record of a batch, one ``write`` per thread file and batch. What the
-node pays is the queueing; encoding and the system calls are done in
-batches, where they cost a fraction of what they cost one line at a time
-between two nodes (see ``docs/performance.md``).
+With ``$EDITORIAL_AI_WRITE_DELAY_MS`` set to ``N`` > 0, a finished node
+run's line is encoded as always, then queued instead of written, and one
+background thread appends what is queued about ``N`` ms after the first line
+of a batch, one ``write`` per thread file and batch. What a node saves is
+the system calls of its line (the ``lstat`` that notices a rotated file and
+the ``write``), which cost several times more one line at a time between two
+nodes than once for a batch (see ``docs/performance.md``). The queue holds
+bytes, not records: what it keeps alive is exactly what it will write, and
+the garbage collector has nothing in it to walk.
 
 What is queued is written:
 
 - by the background thread, at most about ``N`` ms later;
-- at once, in the recording thread, when 256 records are waiting (the queue
-  never holds more, whatever the rate or the size of the snapshots);
+- at once, in the recording thread, when 256 lines or 4 MiB are waiting
+  (the queue never holds more, whatever the rate or the size of the
+  snapshots);
 - at exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception);
 - before ``os.fork`` (the child starts with an empty queue);
 - before this process reads the logs (``read_node_logs``, ``list_threads``,
@@ -25,9 +28,10 @@ What is queued is written:
 The trade: a process killed without running its exit handlers (``SIGKILL``,
 the default action of ``SIGTERM`` and other signals, ``os._exit``, a crash of
 the interpreter) loses the runs of its last ``N`` ms. Lines are never torn by
-this: a batch is one ``write`` per file, whole lines only, in the order the
-runs finished. Failures to encode or write are warned as for a single line
-(the count of records lost is in the warning); the pipeline never sees them.
+this: a batch is one ``write`` per file (or a few, of at most 4 MiB each),
+whole lines only, in the order the runs finished. A failure to write is
+warned as for a single line, with the count of records lost; the pipeline
+never sees it.
 """
 
 from __future__ import annotations
@@ -37,8 +41,6 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any
 
 from . import _env
 from ._internal import warn_failure, warn_os_error
@@ -51,30 +53,23 @@ returns. ``N`` > 0: lines are queued and written in batches at most about
 
 MAX_DELAY_MS = 60_000
 MAX_QUEUED = 256
-"""Records waiting at most: the one that makes it 256 writes the queue in
-its own thread."""
+"""Lines waiting at most: the one that makes it 256 writes the queue in its
+own thread."""
+MAX_QUEUED_BYTES = 4 << 20
+"""Bytes waiting at most, likewise."""
 _SLICE_S = 0.05
 _MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
 
-# (path, directory, fields or None, NodeRunLog or None), in the order runs
-# finished. ``deque.append`` and ``popleft`` are atomic: no lock to queue.
-_queue: deque[tuple[str, str, Any, Any]] = deque()
+# (path, directory, line), in the order runs finished. ``deque.append`` and
+# ``popleft`` are atomic: no lock to queue.
+_queue: deque[tuple[str, str, bytes]] = deque()
+_queued_bytes = 0  # about: updated without a lock, reset by each flush
 _wake = threading.Event()
 _flush_lock = threading.Lock()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 _delay_s = 0.0
 _parsed: tuple[str | None, int] = (None, 0)
-
-Encoder = Callable[[Any, Any], bytes]
-"""``(fields, log)`` to the line (with its newline); set by ``storage``."""
-_encode: Encoder | None = None
-
-
-def set_encoder(encode: Encoder) -> None:
-    """Give the line encoding (``storage`` does, at import)."""
-    global _encode
-    _encode = encode
 
 
 def delay_ms() -> int:
@@ -105,21 +100,22 @@ def delay_ms() -> int:
     return value
 
 
-def enqueue(path: str, directory: str, fields: Any, log: Any, delay: int) -> None:
-    """Queue one record for ``path`` (``fields`` or ``log``); never raises."""
-    global _delay_s
+def enqueue(path: str, directory: str, line: bytes, delay: int) -> None:
+    """Queue ``line`` (ending in a newline) for ``path``. Never raises."""
+    global _delay_s, _queued_bytes
     _delay_s = delay / 1000
-    _queue.append((path, directory, fields, log))
+    _queue.append((path, directory, line))
+    _queued_bytes += len(line)
     if _thread is None:
         _start()
-    if len(_queue) >= MAX_QUEUED:
+    if len(_queue) >= MAX_QUEUED or _queued_bytes >= MAX_QUEUED_BYTES:
         flush()
     elif not _wake.is_set():
         _wake.set()
 
 
 def pending() -> int:
-    """How many records wait to be written."""
+    """How many lines wait to be written."""
     return len(_queue)
 
 
@@ -161,31 +157,18 @@ def flush() -> None:
 
 
 def _write_queued() -> None:
-    encode = _encode
-    if encode is None:  # pragma: no cover (storage sets it at import)
-        return
+    global _queued_bytes
     files: dict[str, tuple[str, list[bytes]]] = {}
     while True:
         try:
-            path, directory, fields, log = _queue.popleft()
+            path, directory, line = _queue.popleft()
         except IndexError:
             break
-        try:
-            line = encode(fields, log)
-        except Exception as exc:  # this record only
-            warn_failure(
-                "append:" + type(exc).__name__,
-                "could not encode a node run for %s: %s: %s; this record is "
-                "lost (the pipeline is unaffected)",
-                path,
-                type(exc).__name__,
-                exc,
-            )
-            continue
         entry = files.get(path)
         if entry is None:
             entry = files[path] = (directory, [])
         entry[1].append(line)
+    _queued_bytes = 0
     for path, (directory, lines) in files.items():
         _append_lines(path, directory, lines)
 

@@ -40,6 +40,12 @@ loopback bind allows."""
 # ``os.environ`` keeps its bytes in ``_data``, which every assignment through
 # ``os.environ`` updates; read it directly and decode only a changed value.
 _environ_bytes: Any = getattr(os.environ, "_data", None)
+if os.name != "posix":  # pragma: no cover
+    _environ_bytes = None
+environ_bytes: Any = _environ_bytes
+"""``os.environ``'s own dict of bytes on POSIX (else ``None``): the hot path
+tests that a setting is unset with one lookup, ``environ_bytes.get(key(name))
+is None``, and calls :func:`get` only when it is set."""
 _decoded: dict[str, tuple[object, str | None]] = {}
 
 
@@ -49,6 +55,11 @@ _KEYS: dict[str, bytes] = {}
 def _key(name: str) -> bytes:
     key = _KEYS[name] = os.fsencode(name)
     return key
+
+
+def key(name: str) -> bytes:
+    """``name`` as the key of :data:`environ_bytes`."""
+    return _KEYS.get(name) or _key(name)
 
 
 def get(name: str) -> str | None:

@@ -216,10 +216,19 @@ def emit_fields(fields: dict[str, Any]) -> None:
     written without building the ``NodeRunLog``; otherwise the record is
     built and emitted."""
     configured = _configured
-    if (configured if configured is not None else _env_sinks()) is _DEFAULT:
+    if configured is None:
+        if _environ is not None and _environ.get(_SINKS_KEY) is None:
+            append_fields(fields)  # nothing set: the default, in one lookup
+            return
+        configured = _env_sinks()
+    if configured is _DEFAULT:
         append_fields(fields)
     else:
         emit(build_node_run_log(fields))
+
+
+_environ = _env.environ_bytes
+_SINKS_KEY = _env.key(_env.SINKS)
 
 
 def flush_sinks(timeout_millis: int = 30_000) -> None:

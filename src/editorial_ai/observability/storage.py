@@ -226,9 +226,6 @@ def _line_for(fields: dict[str, Any] | None, log: Any) -> bytes:
     return line
 
 
-_deferred.set_encoder(_line_for)
-
-
 def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
     path = "?"
     try:
@@ -238,11 +235,16 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             # working directory of this write, and cached by the result.
             directory = os.path.join(os.getcwd(), directory)
         path = _paths.get((directory, thread_id)) or _file_path(directory, thread_id)
-        delay = _deferred.delay_ms()
+        line = _line_for(fields, log)
+        delay = (
+            0
+            if _environ is not None and _environ.get(_DELAY_KEY) is None
+            else _deferred.delay_ms()
+        )
         if delay:
-            _deferred.enqueue(path, directory, fields, log, delay)
-            return
-        append_line(path, directory, _line_for(fields, log))
+            _deferred.enqueue(path, directory, line, delay)
+        else:
+            append_line(path, directory, line)
     except OSError as exc:
         warn_os_error(
             "append a node run to",
@@ -262,6 +264,8 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
 
 
 _DEFAULT_DIR = str(_env.DEFAULT_LOG_DIR)
+_environ = _env.environ_bytes
+_DELAY_KEY = _env.key(_deferred.WRITE_DELAY_MS)
 
 
 # -- reading ------------------------------------------------------------------
