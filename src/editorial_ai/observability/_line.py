@@ -138,7 +138,15 @@ def encode_fields_line(fields: dict[str, Any]) -> bytes | None:
     call that is not an exact ``TokenUsage``); raises as
     :func:`encode_record` does.
     """
-    return _encode_fields(fields, b"\n")
+    if fields["token_usage"] or _long:
+        return _encode_fields(fields, b"\n")
+    # The common record, inline: no LLM call, nothing to splice.
+    data = fields.copy()
+    data["duration_ms"] = (
+        fields["ended_at"] - fields["started_at"]
+    ).total_seconds() * 1000
+    data.update(_NO_CALLS)
+    return to_json(data, inf_nan_mode="null") + b"\n"
 
 
 def _encode(log: NodeRunLog, end: bytes) -> bytes:

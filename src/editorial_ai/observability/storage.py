@@ -213,19 +213,6 @@ def append_fields(fields: dict[str, Any]) -> None:
     _append(fields["thread_id"], fields, None)
 
 
-def _line_for(fields: dict[str, Any] | None, log: Any) -> bytes:
-    """The line of a record given by its ``fields`` or as ``log``: the fast
-    encoding, else the careful one (which warns about what it replaced)."""
-    line = None
-    try:
-        line = encode_record_line(log) if fields is None else encode_fields_line(fields)
-    except (PydanticSerializationError, ValueError, RecursionError):
-        pass
-    if line is None:
-        line = encode_line(log if fields is None else build_node_run_log(fields))
-    return line
-
-
 def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
     path = "?"
     try:
@@ -235,7 +222,17 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             # working directory of this write, and cached by the result.
             directory = os.path.join(os.getcwd(), directory)
         path = _paths.get((directory, thread_id)) or _file_path(directory, thread_id)
-        line = _line_for(fields, log)
+        line = None
+        try:  # the fast encoding, else the careful one (which warns)
+            line = (
+                encode_record_line(log)
+                if fields is None
+                else encode_fields_line(fields)
+            )
+        except (PydanticSerializationError, ValueError, RecursionError):
+            pass
+        if line is None:
+            line = encode_line(log if fields is None else build_node_run_log(fields))
         delay = (
             0
             if _environ is not None and _environ.get(_DELAY_KEY) is None
