@@ -46,10 +46,7 @@ from . import _env
 from ._internal import warn_failure, warn_os_error
 from ._writer import append_line
 
-WRITE_DELAY_MS = "EDITORIAL_AI_WRITE_DELAY_MS"
-"""``0`` (the default): each node run's line is written before the node
-returns. ``N`` > 0: lines are queued and written in batches at most about
-``N`` ms later (see :mod:`._deferred`). At most 60,000."""
+WRITE_DELAY_MS = _env.WRITE_DELAY_MS
 
 MAX_DELAY_MS = 60_000
 MAX_QUEUED = 256

@@ -27,6 +27,12 @@ Read at every node run when the sink was not given ``capture_io``; a value
 other than ``true``/``false`` (``1``/``0``, ``yes``/``no``, ``on``/``off``)
 warns and counts as ``false``."""
 
+WRITE_DELAY_MS = "EDITORIAL_AI_WRITE_DELAY_MS"
+"""``0`` (the default): each node run's line is written before the node
+returns. ``N`` from 1 to 60,000: lines are queued and written in batches at
+most about ``N`` ms later (see ``_deferred``); a process killed without its
+exit handlers loses the lines of its last ``N`` ms."""
+
 DEFAULT_LOG_DIR = Path("data") / "logs"
 
 API_KEY = "EDITORIAL_AI_OBS_API_KEY"
