@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pydantic_core
+from langchain_core.runnables.config import var_child_runnable_config
 from workloads import State, naive_wrapper, ours, workloads
 
-from editorial_ai.observability import NodeRunLog, append_node_log
+from editorial_ai.observability import NodeRunLog, _deferred, _env, append_node_log
+from editorial_ai.observability._line import encode_record_line
 from editorial_ai.observability.sinks import set_sinks
 
 
@@ -43,10 +47,11 @@ class Nothing:
 
 
 class EncodeOnly:
-    """A sink that encodes the line and drops it: everything but the write."""
+    """A sink that encodes the line as the writer does and drops it:
+    everything but the write (and the ``lstat`` before it)."""
 
     def export(self, log: NodeRunLog) -> None:
-        log.__pydantic_serializer__.to_json(log)
+        encode_record_line(log)
 
 
 class Jsonl:
@@ -67,6 +72,32 @@ def _probe(body: Callable[[], object]) -> Callable[..., Any]:
         return wrapper
 
     return wrap
+
+
+DELAYED: Any = object()
+"""The variant runs with ``$EDITORIAL_AI_WRITE_DELAY_MS=100`` (default sinks)."""
+
+_node_config = var_child_runnable_config.get
+_probe_var: ContextVar[object] = ContextVar("probe", default=None)
+
+
+def _minimal(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """What any recording wrapper does at least: the clock at both ends, the
+    node's config read, a context variable set and reset."""
+
+    @functools.wraps(fn)
+    def wrapper(state: State, *args: Any, **kwargs: Any) -> Any:
+        started = datetime.now(UTC)
+        clock = time.perf_counter_ns()
+        config = _node_config() or {}
+        token = _probe_var.set(config.get("configurable"))
+        try:
+            return fn(state, *args, **kwargs)
+        finally:
+            _probe_var.reset(token)
+            (time.perf_counter_ns() - clock, started)
+
+    return wrapper
 
 
 def main() -> None:
@@ -96,19 +127,29 @@ def main() -> None:
     )
     graphs: dict[str, tuple[Any, Any]] = {
         "baseline": (workload.build(None), None),
-        "ours, JSONL": (workload.build(ours()), [Jsonl()]),
+        "ours (default sinks)": (workload.build(ours()), None),
+        "ours, JSONL as a sink": (workload.build(ours()), [Jsonl()]),
         "ours, encode only": (workload.build(ours()), [EncodeOnly()]),
         "ours, no sink": (workload.build(ours()), [Nothing()]),
-        "ours capture_io=False, JSONL": (
+        "ours capture_io=False (default)": (
             workload.build(ours(capture_io=False)),
-            [Jsonl()],
+            None,
         ),
         "ours capture_io=False, no sink": (
             workload.build(ours(capture_io=False)),
             [Nothing()],
         ),
+        "ours, write delay 100 ms": (workload.build(ours()), DELAYED),
+        "ours capture_io=False, delay": (
+            workload.build(ours(capture_io=False)),
+            DELAYED,
+        ),
         "naive wrapper": (
             workload.build(naive_wrapper(os.path.join(directory, "n.jsonl"))),
+            None,
+        ),
+        "probe: clock, config, context": (
+            workload.build(_minimal),
             None,
         ),
         "probe: one os.write": (
@@ -129,13 +170,22 @@ def main() -> None:
     names = list(graphs)
     samples: dict[str, list[float]] = {name: [] for name in names}
     config = {"configurable": {"thread_id": "gap"}}
+    # A new order each repetition (seeded): a rotation would keep each
+    # variant's predecessor, and with it how warm the caches are (run.py).
+    shuffle = random.Random(args.reps)
     for rep in range(args.reps + 2):
-        order = names[rep % len(names) :] + names[: rep % len(names)]
+        order = shuffle.sample(names, len(names))
         for name in order:
             graph, sinks = graphs[name]
-            set_sinks(sinks)
+            delayed = sinks is DELAYED
+            set_sinks(None if delayed else sinks)
+            if delayed:
+                os.environ[_env.WRITE_DELAY_MS] = "100"
             start = clock()
             workload.run(graph, config)
+            if delayed:  # the queue is written inside the timed run
+                _deferred.flush()
+                del os.environ[_env.WRITE_DELAY_MS]
             elapsed = (clock() - start) / workload.nodes / 1000
             if rep >= 2:
                 samples[name].append(elapsed)

@@ -16,7 +16,9 @@ the garbage collector has nothing in it to walk.
 
 What is queued is written:
 
-- by the background thread, at most about ``N`` ms later;
+- by the background thread, about ``N`` ms later (it looks at the queue
+  every 10 to 50 ms, so a delay under 10 ms is about 10 ms; an idle
+  process pays those looks, microseconds each, once it has queued a line);
 - at once, in the recording thread, when 256 lines or 4 MiB are waiting
   (the queue never holds more, whatever the rate or the size of the
   snapshots);
@@ -54,18 +56,19 @@ MAX_QUEUED = 256
 own thread."""
 MAX_QUEUED_BYTES = 4 << 20
 """Bytes waiting at most, likewise."""
-_SLICE_S = 0.05
+_MIN_SLICE_MS, _MAX_SLICE_MS = 10, 50
 _MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
 
 # (path, directory, line), in the order runs finished. ``deque.append`` and
 # ``popleft`` are atomic: no lock to queue.
 _queue: deque[tuple[str, str, bytes]] = deque()
 _queued_bytes = 0  # about: updated without a lock, reset by each flush
-_wake = threading.Event()
 _flush_lock = threading.Lock()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
-_delay_s = 0.0
+_delay = 0  # ms, as last queued with
+_since = 0.0  # when the oldest queued line was queued (monotonic seconds)
+_monotonic = time.monotonic
 _parsed: tuple[str | None, int] = (None, 0)
 
 
@@ -98,17 +101,20 @@ def delay_ms() -> int:
 
 
 def enqueue(path: str, directory: str, line: bytes, delay: int) -> None:
-    """Queue ``line`` (ending in a newline) for ``path``. Never raises."""
-    global _delay_s, _queued_bytes
-    _delay_s = delay / 1000
+    """Queue ``line`` (ending in a newline) for ``path``. Never raises.
+
+    The common call costs a ``deque.append`` and a few comparisons: no lock,
+    no event (the writer thread looks at the queue on its own)."""
+    global _delay, _queued_bytes, _since
+    if not _queue:
+        _since = _monotonic()
     _queue.append((path, directory, line))
     _queued_bytes += len(line)
+    _delay = delay
     if _thread is None:
         _start()
     if len(_queue) >= MAX_QUEUED or _queued_bytes >= MAX_QUEUED_BYTES:
         flush()
-    elif not _wake.is_set():
-        _wake.set()
 
 
 def pending() -> int:
@@ -129,17 +135,13 @@ def _start() -> None:
 
 
 def _run() -> None:
+    # Looks at the queue every 10 to 50 ms (the delay, within those bounds):
+    # a wake-up costs the thread microseconds, and the recording threads
+    # nothing. A delay changed meanwhile is followed at the next look.
     while True:
-        _wake.wait()
-        # Wait out the delay in slices: a shorter delay set meanwhile, or a
-        # queue emptied by a reader, is noticed within 50 ms.
-        began = time.monotonic()
-        while _queue and time.monotonic() - began < _delay_s:
-            time.sleep(min(_SLICE_S, _delay_s))
-        # Cleared before the flush: a record queued from here on sets it again
-        # and waits for the next round; one queued before is in this flush.
-        _wake.clear()
-        flush()
+        time.sleep(min(max(_delay, _MIN_SLICE_MS), _MAX_SLICE_MS) / 1000)
+        if _queue and (_monotonic() - _since) * 1000 >= _delay:
+            flush()
 
 
 def flush() -> None:
@@ -208,12 +210,12 @@ def _before_fork() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _thread, _flush_lock, _start_lock, _wake
+    global _thread, _flush_lock, _start_lock, _queued_bytes
     _queue.clear()
+    _queued_bytes = 0
     _thread = None
     _flush_lock = threading.Lock()
     _start_lock = threading.Lock()
-    _wake = threading.Event()
 
 
 atexit.register(flush)
