@@ -133,7 +133,7 @@ def flag(name: str, default: bool = False) -> bool:
         >>> flag("EDITORIAL_AI_NO_SUCH_SETTING")
         False
     """
-    value = os.environ.get(name)
+    value = get(name)
     if value is None:
         return default
     word = value.strip().lower()

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -51,6 +50,7 @@ from ._usage import Counts, details_fields, from_provider_usage
 from .collector import (
     _MAX_ROOTS,
     TokenCollector,
+    _by_namespace,
     _current,
     _roots,
     collector_for_namespace,
@@ -69,13 +69,10 @@ _now = datetime.now
 _ABORTS = (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 
 
-@dataclass(slots=True)
-class _Pending:
-    collector: TokenCollector
-    model_name: str | None
-    prompt_chars: int
-    provider: str | None
-    started_at: datetime
+# A call between its start and end: (its node's collector, model name, prompt
+# characters, provider, start time). A tuple, not a dataclass: building it
+# calls no ``__init__`` (this runs for every call).
+_Pending = tuple[TokenCollector, str | None, int, str | None, datetime]
 
 
 def _text_length(content: Any) -> int:
@@ -174,6 +171,11 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
     # collector is; never on an executor of LangChain's.
     run_inline = True
     raise_error = False
+    # LangChain reads one of these before every event it hands a handler;
+    # the base class has them as properties (a Python call each time).
+    ignore_chain = False
+    ignore_llm = False
+    ignore_chat_model = False
 
     def __init__(self, *, record_nodes: bool = False, **node_options: Any) -> None:
         super().__init__()
@@ -215,13 +217,20 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
                 kwargs.get("tags"),
             )
 
-    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_chain_end(
+        self,
+        outputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Forget the ended chain run; a graph run's end goes to the sinks."""
         _roots.pop(run_id, None)
         if self._nodes is not None:
-            callback_nodes.chain_end(run_id, kwargs.get("parent_run_id"), outputs)
+            callback_nodes.chain_end(run_id, parent_run_id, outputs)
         # After the node runs recorded from callbacks: they belong to the trace.
-        if kwargs.get("parent_run_id") is None:
+        if parent_run_id is None:
             graph_run_ended(run_id, outputs)
 
     def on_chain_error(
@@ -257,14 +266,13 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         else:
             model_name = _model_from(kwargs.get("invocation_params"))
             provider = None
-        pending = _Pending(
+        self._pending[run_id] = (
             collector,
             model_name if isinstance(model_name, str) else None,
             prompt_chars,
             provider if isinstance(provider, str) else None,
             _now(UTC),
         )
-        self._pending[run_id] = pending
 
     def on_chat_model_start(
         self,
@@ -278,7 +286,9 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Note the call, its node and its prompt size."""
-        # The guard's logic without its three calls: this runs for every call.
+        # The guard's logic without its three calls, and the collector lookup
+        # and ``_start`` inlined for a call in a wrapped node's task: this
+        # runs for every call.
         try:
             chars = 0
             for batch in messages:
@@ -287,7 +297,31 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
                     chars += (
                         len(content) if type(content) is str else _text_length(content)
                     )
-            self._start(run_id, metadata, kwargs, chars)
+            if not metadata:
+                self._start(run_id, metadata, kwargs, chars)
+                return
+            namespace = metadata.get("langgraph_checkpoint_ns") or metadata.get(
+                "checkpoint_ns"
+            )
+            collector = (
+                _by_namespace.get(namespace)
+                if isinstance(namespace, str) and namespace
+                else None
+            )
+            if collector is None:
+                self._start(run_id, metadata, kwargs, chars)
+                return
+            model_name = metadata.get("ls_model_name") or _model_from(
+                kwargs.get("invocation_params")
+            )
+            provider = metadata.get("ls_provider")
+            self._pending[run_id] = (
+                collector,
+                model_name if isinstance(model_name, str) else None,
+                chars,
+                provider if isinstance(provider, str) else None,
+                _now(UTC),
+            )
         except Exception as exc:
             report("token callback", exc)
 
@@ -322,7 +356,70 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
         if pending is None:
             return
         try:
-            _record(pending, response, run_id, None)
+            collector, start_model, prompt_chars, provider, started_at = pending
+            # What _record does, inlined for the shape of nearly every call:
+            # one generation whose message carries clean usage counts.
+            generations = response.generations
+            message = None
+            if len(generations) == 1 and len(generations[0]) == 1:
+                message = getattr(generations[0][0], "message", None)
+            usage = (
+                None if message is None else getattr(message, "usage_metadata", None)
+            )
+            if not usage or type(usage) is not dict:
+                _record(pending, response, run_id, None)
+                return
+            prompt = usage.get("input_tokens")
+            completion = usage.get("output_tokens")
+            total = usage.get("total_tokens")
+            if not (
+                type(prompt) is int
+                and type(completion) is int
+                and type(total) is int
+                and prompt >= 0
+                and completion >= 0
+                and total >= 0
+                and prompt + completion <= MAX_COUNT
+                and total <= MAX_COUNT
+            ):
+                _record(pending, response, run_id, None)
+                return
+            inputs = usage.get("input_token_details")
+            outputs = usage.get("output_token_details")
+            model = _model_from(getattr(message, "response_metadata", None))
+            if model is None:
+                output = response.llm_output
+                if output and (type(output) is dict or isinstance(output, Mapping)):
+                    model = _model_from(output)
+            if type(run_id) is UUID:
+                # str(run_id) without UUID.__str__'s call: the same text.
+                digits = "%032x" % run_id.int
+                run = (
+                    f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}"
+                    f"-{digits[16:20]}-{digits[20:]}"
+                )
+            else:
+                run = str(run_id)
+            message_id = getattr(message, "id", None)
+            collector.add(
+                build_call_usage(
+                    prompt,
+                    completion,
+                    total or prompt + completion,
+                    model or start_model,
+                    prompt_chars,
+                    True,
+                    details_fields(inputs, outputs) if inputs or outputs else None,
+                    provider,
+                    run,
+                    started_at,
+                    _now(UTC),
+                    "success",
+                    None,
+                ),
+                run,
+                [message_id] if isinstance(message_id, str) else None,
+            )
         except Exception as exc:
             report("token callback", exc)
 
@@ -356,6 +453,7 @@ def _record(
     error: BaseException | None,
 ) -> None:
     """One call, one ``TokenUsage``, into its node's collector."""
+    collector, start_model, prompt_chars, provider, started_at = pending
     counts: Counts | None = None
     model_name: str | None = None
     message_ids: list[str] | None = None
@@ -367,7 +465,7 @@ def _record(
     if error is not None:
         status = "aborted" if isinstance(error, _ABORTS) else "error"
         error_type = type(error).__name__
-    model = model_name or pending.model_name
+    model = model_name or start_model
     if counts is None:
         prompt = completion = total = 0
         details = None
@@ -389,12 +487,12 @@ def _record(
             completion,
             total or prompt + completion,
             model,
-            pending.prompt_chars,
+            prompt_chars,
             counts is not None,
             details,
-            pending.provider,
+            provider,
             run,
-            pending.started_at,
+            started_at,
             _now(UTC),
             status,
             error_type,
@@ -402,17 +500,15 @@ def _record(
     else:
         extra: dict[str, Any] = dict(details or ())
         extra.update(
-            provider=pending.provider,
+            provider=provider,
             run_id=run,
-            started_at=pending.started_at,
+            started_at=started_at,
             ended_at=_now(UTC),
             status=status,
             error_type=error_type,
         )
-        usage = make_usage(
-            prompt, completion, total, model, pending.prompt_chars, True, extra
-        )
-    pending.collector.add(usage, run, message_ids)
+        usage = make_usage(prompt, completion, total, model, prompt_chars, True, extra)
+    collector.add(usage, run, message_ids)
 
 
 def _read_usage(response: LLMResult) -> tuple[Counts | None, str | None, list[str]]:

@@ -76,15 +76,23 @@ class TokenCollector:
             return True
         # One lock for all collectors: only LLM calls take it, a node run
         # does not (a lock per collector cost every node run its creation).
+        # The first call of a node without an enclosing wrapped node, the
+        # common case, makes both sets at once (``_note``, inlined).
         with _dedupe_lock:
-            if message_ids:
-                self._note(message_ids)
             seen = self.seen_run_ids
             if seen is None:
-                seen = self.seen_run_ids = set()
-            elif run_id in seen:
-                return False
-            seen.add(run_id)
+                if message_ids:
+                    if self.parent is None and self.seen_message_ids is None:
+                        self.seen_message_ids = set(message_ids)
+                    else:
+                        self._note(message_ids)
+                self.seen_run_ids = {run_id}
+            else:
+                if message_ids:
+                    self._note(message_ids)
+                if run_id in seen:
+                    return False
+                seen.add(run_id)
             self.usages.append(usage)
         return True
 

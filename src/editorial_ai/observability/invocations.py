@@ -35,6 +35,7 @@ import pydantic_core
 from . import _env
 from ._internal import guard, warn_failure, warn_os_error
 from ._writer import append_line
+from .sinks import get_sinks
 from .snapshot import snapshot_output
 from .storage import SUFFIX, _file_path, read_file_bytes, thread_file_stem
 
@@ -49,13 +50,18 @@ _lock = threading.Lock()
 
 
 def _plan() -> tuple[list[Any], bool]:
-    """The sinks to tell about graph runs, and whether graph I/O is captured."""
-    from .sinks import get_sinks
+    """The sinks to tell about graph runs, and whether graph I/O is captured.
 
+    This runs at every graph run's start: no import statement, no generator.
+    """
     sinks = [s for s in get_sinks() if callable(getattr(s, "end_invocation", None))]
     if not sinks:
         return sinks, False
-    capture = any(getattr(s, "captures_graph_io", False) for s in sinks)
+    capture = False
+    for sink in sinks:
+        if getattr(sink, "captures_graph_io", False):
+            capture = True
+            break
     if not capture:
         capture = _env.flag(_env.OTEL_CAPTURE_IO)
     if not capture:
@@ -111,6 +117,10 @@ def graph_run_ended(run_id: UUID, outputs: Any) -> None:
         >>> from uuid import uuid4
         >>> graph_run_ended(uuid4(), {"draft": "..."})
     """
+    if not _started:
+        # Nothing noted (no sink wants graph runs), so neither is this run:
+        # its start was noted, if at all, before its end in the same thread.
+        return
     with _lock:
         entry = _started.pop(run_id, None)
     if entry is None:
