@@ -149,18 +149,33 @@ def test_the_queue_never_holds_more_than_its_bound(
     assert names == ["n%d" % i for i in range(total)]
 
 
+def test_a_long_line_is_written_at_once_after_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(DELAY, "60000")
+    append_node_log(make_log("q10", "small-1"))
+    append_node_log(make_log("q10", "long", input_state={"text": "y" * 70_000}))
+    # The long line and the small one queued before it are in the file.
+    assert len(_raw_lines("q10")) == 2
+    append_node_log(make_log("q10", "small-2"))
+    assert _deferred.pending() == 1
+    names = [log.node_name for log in read_node_logs("q10")]
+    assert names == ["small-1", "long", "small-2"]
+
+
 def test_the_queue_never_holds_more_than_4_mib(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(DELAY, "60000")
-    big = "x" * (1 << 20)  # about 1 MiB a line
+    # Lines just under the 64 KiB that are written at once: 65 reach 4 MiB.
+    text = "x" * (_deferred.MAX_QUEUED_LINE - 1200)
     most = 0
-    for index in range(10):
-        append_node_log(make_log("q9", "n%d" % index, input_state={"text": big}))
+    for index in range(100):
+        append_node_log(make_log("q9", "n%d" % index, input_state={"text": text}))
         most = max(most, _deferred.pending())
-    assert most == 3  # the fourth line reaches 4 MiB and writes the queue
-    assert len(_raw_lines("q9")) == 8
-    assert len(read_node_logs("q9")) == 10
+    assert 60 <= most < 70  # the line that reaches 4 MiB writes the queue
+    assert len(_raw_lines("q9")) == most + 1
+    assert len(read_node_logs("q9")) == 100
 
 
 def test_threads_keep_their_order_and_lose_nothing(

@@ -21,7 +21,10 @@ What is queued is written:
   process pays those looks, microseconds each, once it has queued a line);
 - at once, in the recording thread, when 256 lines or 4 MiB are waiting
   (the queue never holds more, whatever the rate or the size of the
-  snapshots);
+  snapshots), and before a line of 64 KiB or more, which is not queued:
+  written at once, its system calls are a small part of what it costs,
+  while queueing it would keep its bytes and copy them once more (at
+  100 KB a line, that measured slower than writing each line at once);
 - at exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception);
 - before ``os.fork`` (the child starts with an empty queue);
 - before this process reads the logs (``read_node_logs``, ``list_threads``,
@@ -56,6 +59,8 @@ MAX_QUEUED = 256
 own thread."""
 MAX_QUEUED_BYTES = 4 << 20
 """Bytes waiting at most, likewise."""
+MAX_QUEUED_LINE = 64 << 10
+"""A line this long or longer is written at once (after the queue)."""
 _MIN_SLICE_MS, _MAX_SLICE_MS = 10, 50
 _MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
 
@@ -100,12 +105,18 @@ def delay_ms() -> int:
     return value
 
 
-def enqueue(path: str, directory: str, line: bytes, delay: int) -> None:
-    """Queue ``line`` (ending in a newline) for ``path``. Never raises.
+def enqueue(path: str, directory: str, line: bytes, delay: int) -> bool:
+    """Queue ``line`` (ending in a newline) for ``path``; ``False`` for a
+    line of 64 KiB or more, which the caller writes at once, after the queue
+    (for such a line the system calls are a small part of the cost, and
+    queueing it would hold and copy its bytes once more). Never raises.
 
     The common call costs a ``deque.append`` and a few comparisons: no lock,
     no event (the writer thread looks at the queue on its own)."""
     global _delay, _queued_bytes, _since
+    if len(line) >= MAX_QUEUED_LINE:
+        flush()  # what this thread queued before goes first
+        return False
     if not _queue:
         _since = _monotonic()
     _queue.append((path, directory, line))
@@ -115,6 +126,7 @@ def enqueue(path: str, directory: str, line: bytes, delay: int) -> None:
         _start()
     if len(_queue) >= MAX_QUEUED or _queued_bytes >= MAX_QUEUED_BYTES:
         flush()
+    return True
 
 
 def pending() -> int:

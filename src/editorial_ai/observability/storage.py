@@ -238,9 +238,7 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             if _environ is not None and _environ.get(_DELAY_KEY) is None
             else _deferred.delay_ms()
         )
-        if delay:
-            _deferred.enqueue(path, directory, line, delay)
-        else:
+        if not delay or not _deferred.enqueue(path, directory, line, delay):
             append_line(path, directory, line)
     except OSError as exc:
         warn_os_error(
