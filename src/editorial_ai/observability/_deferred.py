@@ -68,7 +68,9 @@ _MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
 # ``popleft`` are atomic: no lock to queue.
 _queue: deque[tuple[str, str, bytes]] = deque()
 _queued_bytes = 0  # about: updated without a lock, reset by each flush
-_flush_lock = threading.Lock()
+# Reentrant: a signal handler that flushes while this thread flushes must
+# not wait for itself (it drains the same queue).
+_flush_lock = threading.RLock()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 _delay = 0  # ms, as last queued with
@@ -226,7 +228,7 @@ def _after_fork_in_child() -> None:
     _queue.clear()
     _queued_bytes = 0
     _thread = None
-    _flush_lock = threading.Lock()
+    _flush_lock = threading.RLock()
     _start_lock = threading.Lock()
 
 
