@@ -163,6 +163,29 @@ def test_a_long_line_is_written_at_once_after_the_queue(
     assert names == ["small-1", "long", "small-2"]
 
 
+def test_a_long_line_waits_for_the_batch_the_writer_is_writing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Short lines go through the queue, a long one is written at once: it
+    must wait for the short ones the writer thread has taken from the queue
+    and is still writing (about 3.5 MB of them here, milliseconds)."""
+    monkeypatch.setenv(DELAY, "10")
+    short_text = "s" * (_deferred.MAX_QUEUED_LINE - 2000)
+    long_text = "z" * _deferred.MAX_QUEUED_LINE
+    for round_ in range(8):  # the window is short: try it several times
+        thread_id = "q11-%d" % round_
+        for index in range(55):
+            append_node_log(
+                make_log(thread_id, "s%02d" % index, input_state={"t": short_text})
+            )
+        deadline = time.monotonic() + 30
+        while _deferred.pending() and time.monotonic() < deadline:
+            pass  # until the writer thread has taken the batch
+        append_node_log(make_log(thread_id, "long", input_state={"t": long_text}))
+        names = [log.node_name for log in read_node_logs(thread_id)]
+        assert names == ["s%02d" % i for i in range(55)] + ["long"], round_
+
+
 def test_the_queue_never_holds_more_than_4_mib(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -159,12 +159,18 @@ def _run() -> None:
 
 
 def flush() -> None:
-    """Write every queued record now, in order. Never raises."""
-    if not _queue:
-        return
+    """Write every queued line now, in order. Never raises.
+
+    Returns once the lines queued so far are in their files, including those
+    another thread took from the queue and is writing at this moment (the
+    lock waits for it): so a line written at once after this call, or a read,
+    comes after them."""
+    if not _queue and _thread is None:
+        return  # nothing was ever queued in this process
     with _flush_lock:
         try:
-            _write_queued()
+            if _queue:
+                _write_queued()
         except Exception as exc:  # pragma: no cover (each record is guarded)
             warn_failure("deferred", "deferred writing failed: %r", exc)
 
