@@ -372,3 +372,157 @@ for t in threads: t.join()
     assert len(lines) == 2000
     names = [NodeRunLog.model_validate_json(line).node_name for line in lines]
     assert len(set(names)) == 2000
+
+
+def test_a_line_written_at_once_after_the_delay_is_unset_comes_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Setting the delay back to 0 writes the next line at once: the lines
+    still queued go first, or the thread's runs would be out of order."""
+    monkeypatch.setenv(DELAY, "60000")
+    _line_graph(3).invoke({"n": 0}, {"configurable": {"thread_id": "q12"}})
+    monkeypatch.delenv(DELAY)
+    append_node_log(make_log("q12", "after"))
+    names = [NodeRunLog.model_validate_json(x).node_name for x in _raw_lines("q12")]
+    assert names == ["n00", "n01", "n02", "after"]
+
+
+_POOL_CHILD = (
+    CHILD_PRELUDE
+    + """
+import multiprocessing, os
+from concurrent.futures import ProcessPoolExecutor
+os.environ["EDITORIAL_AI_WRITE_DELAY_MS"] = "60000"
+def job(index):
+    append_node_log(log("%s-%d" % (multiprocessing.current_process().name, index)))
+    return index
+if __name__ == "__main__":
+    method = sys.argv[1]
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        assert list(pool.map(job, range(20))) == list(range(20))
+    worker = context.Process(target=job, args=(99,))
+    worker.start()
+    worker.join()
+    assert worker.exitcode == 0
+"""
+)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_multiprocessing_workers_write_their_queue_when_they_end(
+    log_dir: Path, tmp_path: Path, method: str
+) -> None:
+    """Workers of ``multiprocessing`` and ``ProcessPoolExecutor`` end with
+    ``os._exit`` (no ``atexit``) under fork and forkserver: their queue must
+    still be written when they end normally."""
+    script = tmp_path / "pool_child.py"
+    script.write_text(_POOL_CHILD)
+    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
+    result = subprocess.run(
+        [sys.executable, str(script), method],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    names = [log.node_name for log in read_node_logs("t1")]
+    assert len(names) == 21, names
+    assert sorted(int(name.rsplit("-", 1)[1]) for name in names) == [
+        *range(20),
+        99,
+    ]
+
+
+_INTERRUPTED_CHILD = (
+    CHILD_PRELUDE
+    + """
+import os, signal
+os.environ["EDITORIAL_AI_WRITE_DELAY_MS"] = "60000"
+started = 0
+WRITING = {"_start", "flush", "_write_queued", "_append_lines"}
+def inside(frame):
+    # the queue's functions this signal interrupted (after the record was
+    # queued), innermost first
+    names = []
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.endswith("_deferred.py") and code.co_name in WRITING:
+            names.append(code.co_name)
+        frame = frame.f_back
+    return names
+def handler(signum, frame):
+    names = inside(frame)
+    if not names or (MODE == "exit" and "_write_queued" not in names):
+        return
+    where = names[0]
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    if MODE == "flush":
+        # record a run of its own and flush, then carry on: order must hold
+        from editorial_ai.observability.sinks import flush_sinks
+        name = "n%05d-h%d" % (started - 1, len(HITS))
+        append_node_log(log(name, thread="t%d" % ((started - 1) % 40)))
+        flush_sinks()
+        HITS.append(where)
+        if len(HITS) < 5:
+            signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+        return
+    print("interrupted in", where, "after", started, flush=True)
+    sys.exit(0)
+MODE = sys.argv[1]
+HITS = []
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+records = [log("n%05d" % i, thread="t%d" % (i % 40)) for i in range(100_000)]
+for record in records:
+    started += 1
+    append_node_log(record)
+    if MODE == "flush" and len(HITS) >= 5:
+        break
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("done", started, HITS, flush=True)
+"""
+)
+
+
+@pytest.mark.parametrize("mode", ["exit", "flush"])
+def test_a_signal_handler_during_a_flush_loses_and_reorders_nothing(
+    log_dir: Path, tmp_path: Path, mode: str
+) -> None:
+    """A real ``SIGALRM`` lands while the recording thread writes the queue
+    (every 256th line): a handler that calls ``sys.exit`` there must leave
+    every started run to the exit handlers, and one that records a run and
+    flushes must not write its newer line before the ones being written."""
+    script = tmp_path / "interrupted_child.py"
+    script.write_text(_INTERRUPTED_CHILD)
+    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
+    result = subprocess.run(
+        [sys.executable, str(script), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if mode == "exit":
+        assert "interrupted in" in result.stdout, result.stdout
+    else:
+        assert "done" in result.stdout and "[]" not in result.stdout, result.stdout
+    started = int(result.stdout.split()[-1 if mode == "exit" else 1])
+    names: set[str] = set()
+    for path in sorted(log_dir.glob("*.jsonl")):
+        lines = path.read_bytes().splitlines()
+        mine = [NodeRunLog.model_validate_json(line).node_name for line in lines]
+        # The one write a raising handler interrupted may be written again
+        # (see _deferred); every run is there, first seen in order.
+        first = list(dict.fromkeys(mine))
+        assert first == sorted(first), path
+        names.update(mine)
+    handled = [name for name in names if "-h" in name]
+    assert len(handled) == (0 if mode == "exit" else 5)
+    assert len(names) == started + len(handled)
+    expected = {"n%05d" % i for i in range(started)}
+    assert names - set(handled) == expected

@@ -25,10 +25,28 @@ What is queued is written:
   written at once, its system calls are a small part of what it costs,
   while queueing it would keep its bytes and copy them once more (at
   100 KB a line, that measured slower than writing each line at once);
-- at exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception);
+- at exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception),
+  and when a ``multiprocessing`` or ``ProcessPoolExecutor`` worker ends
+  (those end with ``os._exit`` and run no ``atexit`` handler, but they do
+  run ``threading``'s exit hooks, where the queue is written too);
 - before ``os.fork`` (the child starts with an empty queue);
 - before this process reads the logs (``read_node_logs``, ``list_threads``,
-  the CLI and API readers) and on ``flush_sinks()``.
+  the CLI and API readers) and on ``flush_sinks()``;
+- before a line written at once because the delay was set back to ``0``
+  (so a thread's lines stay in the order its runs finished).
+
+A signal handler may flush (``flush_sinks()``) and may raise (``sys.exit``,
+``KeyboardInterrupt``) at any moment, including while its thread writes the
+queue: the lines that write had taken and not written yet stay first in
+line, so the exit handlers write them, in order. (Python cannot tell
+whether a ``write`` the handler interrupted on its return went through: the
+lines of that one write, at most 4 MiB of one file, are written again, so a
+reader may see them twice; none is lost.) A flush
+called by a handler while its own thread is in the middle of writing the
+queue returns at once (the interrupted write finishes when the handler
+returns): writing newer lines first would reorder a thread's runs. A
+handler that ends the process should therefore do it with ``sys.exit``, not
+``os._exit``.
 
 The trade: a process killed without running its exit handlers (``SIGKILL``,
 the default action of ``SIGTERM`` and other signals, ``os._exit``, a crash of
@@ -46,6 +64,7 @@ import os
 import threading
 import time
 from collections import deque
+from itertools import islice
 
 from . import _env
 from ._internal import warn_failure, warn_os_error
@@ -67,12 +86,19 @@ _MAX_WRITE = 4 << 20  # bytes of lines in one write (a batch may take several)
 # (path, directory, line), in the order runs finished. ``deque.append`` and
 # ``popleft`` are atomic: no lock to queue.
 _queue: deque[tuple[str, str, bytes]] = deque()
-_queued_bytes = 0  # about: updated without a lock, reset by each flush
+_queued_bytes = 0  # bytes queued since the queue was last empty (no lock)
+_taken: list[tuple[str, str, bytes]] = []
+"""Lines a flush took from the queue and has not written (under the flush
+lock); a flush a signal handler interrupted leaves its rest here."""
 # Reentrant: a signal handler that flushes while this thread flushes must
 # not wait for itself (it drains the same queue).
 _flush_lock = threading.RLock()
 _start_lock = threading.Lock()
+_writing = False  # a flush is writing (set and read under _flush_lock)
 _thread: threading.Thread | None = None
+was_used = False
+"""Set once this process has queued a line: a line written at once must
+then flush first (the delay may have been set back to 0 meanwhile)."""
 _delay = 0  # ms, as last queued with
 _since = 0.0  # when the oldest queued line was queued (monotonic seconds)
 _monotonic = time.monotonic
@@ -120,7 +146,11 @@ def enqueue(path: str, directory: str, line: bytes, delay: int) -> bool:
         flush()  # what this thread queued before goes first
         return False
     if not _queue:
+        # Counted afresh from here, in the recording thread: a count the
+        # writer thread reset while another line was being counted would
+        # otherwise stay off, and the 4 MiB bound with it.
         _since = _monotonic()
+        _queued_bytes = 0
     _queue.append((path, directory, line))
     _queued_bytes += len(line)
     _delay = delay
@@ -137,8 +167,14 @@ def pending() -> int:
 
 
 def _start() -> None:
-    global _thread
-    with _start_lock:
+    global _thread, was_used
+    was_used = True
+    # Not waited for: the holder is starting the thread (another thread, or
+    # this one interrupted by a signal handler that records a run, which
+    # would wait for itself forever).
+    if not _start_lock.acquire(blocking=False):
+        return
+    try:
         if _thread is not None:
             return
         thread = threading.Thread(
@@ -146,6 +182,8 @@ def _start() -> None:
         )
         thread.start()
         _thread = thread
+    finally:
+        _start_lock.release()
 
 
 def _run() -> None:
@@ -156,54 +194,77 @@ def _run() -> None:
         time.sleep(min(max(_delay, _MIN_SLICE_MS), _MAX_SLICE_MS) / 1000)
         if _queue and (_monotonic() - _since) * 1000 >= _delay:
             flush()
+        elif _taken and not _writing:
+            flush()  # what a flush a signal handler interrupted left
 
 
 def flush() -> None:
-    """Write every queued line now, in order. Never raises.
+    """Write every queued line now, in order. Never raises (but lets an
+    exception a signal handler raised meanwhile go on, see the module).
 
     Returns once the lines queued so far are in their files, including those
     another thread took from the queue and is writing at this moment (the
     lock waits for it): so a line written at once after this call, or a read,
     comes after them."""
+    global _writing
     if not _queue and _thread is None:
         return  # nothing was ever queued in this process
     with _flush_lock:
+        if _writing:
+            return  # a signal handler, while its thread writes: see the module
+        _writing = True
         try:
-            if _queue:
+            if _queue or _taken:
                 _write_queued()
         except Exception as exc:  # pragma: no cover (each record is guarded)
             warn_failure("deferred", "deferred writing failed: %r", exc)
+        finally:
+            _writing = False
 
 
 def _write_queued() -> None:
-    global _queued_bytes
-    files: dict[str, tuple[str, list[bytes]]] = {}
-    while True:
-        try:
-            path, directory, line = _queue.popleft()
-        except IndexError:
-            break
-        entry = files.get(path)
-        if entry is None:
-            entry = files[path] = (directory, [])
-        entry[1].append(line)
-    _queued_bytes = 0
-    for path, (directory, lines) in files.items():
-        _append_lines(path, directory, lines)
+    taken = _taken
+    # One C call moves the lines into a list that outlives this call: a
+    # signal handler that raises right after it loses none of them.
+    taken.extend(islice(iter(_queue.popleft, None), len(_queue)))
+    done: set[int] = set()
+    try:
+        files: dict[str, tuple[str, list[int]]] = {}
+        for index, (path, directory, _line) in enumerate(taken):
+            entry = files.get(path)
+            if entry is None:
+                entry = files[path] = (directory, [])
+            entry[1].append(index)
+        for path, (directory, indexes) in files.items():
+            _append_lines(path, directory, taken, indexes, done)
+        taken.clear()
+    except BaseException:
+        # A signal handler raised (KeyboardInterrupt, SystemExit): what was
+        # taken and not written stays first, in order, for the next flush
+        # (the exit handlers' at the latest).
+        taken[:] = [item for i, item in enumerate(taken) if i not in done]
+        raise
 
 
-def _append_lines(path: str, directory: str, lines: list[bytes]) -> None:
+def _append_lines(
+    path: str,
+    directory: str,
+    taken: list[tuple[str, str, bytes]],
+    indexes: list[int],
+    done: set[int],
+) -> None:
     start = 0
-    while start < len(lines):
+    while start < len(indexes):
         size = 0
         end = start
-        while end < len(lines) and (
-            end == start or size + len(lines[end]) <= _MAX_WRITE
+        while end < len(indexes) and (
+            end == start or size + len(taken[indexes[end]][2]) <= _MAX_WRITE
         ):
-            size += len(lines[end])
+            size += len(taken[indexes[end]][2])
             end += 1
+        chunk = indexes[start:end]
         try:
-            append_line(path, directory, b"".join(lines[start:end]))
+            append_line(path, directory, b"".join([taken[i][2] for i in chunk]))
         except OSError as exc:
             warn_os_error(
                 "append node runs to",
@@ -221,6 +282,7 @@ def _append_lines(path: str, directory: str, lines: list[bytes]) -> None:
                 exc,
                 end - start,
             )
+        done.update(chunk)
         start = end
 
 
@@ -230,14 +292,24 @@ def _before_fork() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _thread, _flush_lock, _start_lock, _queued_bytes
+    global _thread, _flush_lock, _start_lock, _queued_bytes, _writing
     _queue.clear()
+    _taken.clear()
     _queued_bytes = 0
+    _writing = False
     _thread = None
     _flush_lock = threading.RLock()
     _start_lock = threading.Lock()
 
 
 atexit.register(flush)
+# A multiprocessing (or ProcessPoolExecutor) worker ends with os._exit, which
+# runs no atexit handler; it runs threading's exit hooks first (CPython).
+_register_thread_exit = getattr(threading, "_register_atexit", None)
+if _register_thread_exit is not None:
+    try:
+        _register_thread_exit(flush)
+    except RuntimeError:  # imported while the interpreter shuts down
+        pass
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

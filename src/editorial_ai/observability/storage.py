@@ -238,7 +238,12 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             if _environ is not None and _environ.get(_DELAY_KEY) is None
             else _deferred.delay_ms()
         )
-        if not delay or not _deferred.enqueue(path, directory, line, delay):
+        if not delay:
+            if _deferred.was_used:
+                # The delay was set back to 0: what waits goes first.
+                _deferred.flush()
+            append_line(path, directory, line)
+        elif not _deferred.enqueue(path, directory, line, delay):
             append_line(path, directory, line)
     except OSError as exc:
         warn_os_error(
