@@ -346,6 +346,42 @@ def test_a_fork_writes_the_queue_first_and_the_child_starts_empty(
     assert names == ["parent-0", "parent-1", "parent-2", "child", "parent-3"]
 
 
+def test_exit_waits_for_the_batch_the_writer_thread_is_writing(
+    log_dir: Path,
+) -> None:
+    """At exit the writer thread may hold a batch it took from the queue and
+    not written yet: the exit handler waits for it. (Before, such a process
+    lost that batch, without a warning.) Each child exits the moment the
+    writer thread has emptied the queue, with the interpreter switching
+    threads as often as it can, so the writer is often caught mid-batch."""
+    code = (
+        CHILD_PRELUDE
+        + """
+import os, sys
+from editorial_ai.observability import _deferred
+sys.setswitchinterval(1e-6)
+os.environ["EDITORIAL_AI_WRITE_DELAY_MS"] = "1"
+for index in range(200):
+    append_node_log(log("%s-%03d" % (sys.argv[1], index), size=3000))
+while _deferred.pending():
+    pass
+"""
+    )
+    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
+    for n in range(4):
+        child = subprocess.run(
+            [sys.executable, "-c", code, "c%d" % n],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (child.returncode, child.stderr) == (0, "")
+        mine = [log.node_name for log in read_node_logs("t1")]
+        assert len([x for x in mine if x.startswith("c%d-" % n)]) == 200, n
+
+
 def test_four_processes_with_a_delay_write_every_line_whole(log_dir: Path) -> None:
     """Batches are one write per file: processes appending at once with
     their own queues never interleave inside a line."""
