@@ -34,7 +34,7 @@ from editorial_ai.observability.reader import thread_logs
 from editorial_ai.observability.sinks import add_sink, flush_sinks, set_sinks
 from editorial_ai.observability.storage import thread_log_path
 
-from ._proc import CHILD_PRELUDE, SRC, run_python
+from ._proc import CHILD_PRELUDE, SRC, require, run_python
 from .conftest import make_log
 
 DELAY = _deferred.WRITE_DELAY_MS
@@ -325,10 +325,10 @@ time.sleep(60)
     assert [log.output_state for log in logs] == [{"n": i + 1} for i in range(10)]
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_fork_writes_the_queue_first_and_the_child_starts_empty(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    require(hasattr(os, "fork"), "os.fork")
     monkeypatch.setenv(DELAY, "60000")
     for index in range(3):
         append_node_log(make_log("q8", "parent-%d" % index))
