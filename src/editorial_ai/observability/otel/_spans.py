@@ -351,11 +351,21 @@ class TraceAssembler:
     def close_idle(self, now: datetime, keep: int) -> list[ReadableSpan]:
         """Close the traces whose last run ended ``idle_seconds`` before
         ``now`` (wall clock), and the least recently active beyond ``keep``
-        open ones; return their remaining spans."""
+        open ones; return their remaining spans.
+
+        Open traces are kept least recently active first (a run moves its
+        trace to the end), so this stops at the first one still active and
+        within ``keep``: it runs after every node run, and costs the traces
+        it closes, not all the open ones. (A trace that ended earlier behind
+        an active one is closed on a later call, or, if a run of it comes
+        first, by that run's idle gap: the same spans either way.)"""
         spans: list[ReadableSpan] = []
-        for trace_id, trace in list(self._open.items()):
-            if now - trace.ended_at >= self.idle or len(self._open) > keep:
-                spans.extend(self.close(trace_id))
+        opened = self._open
+        while opened:
+            trace_id, trace = next(iter(opened.items()))
+            if now - trace.ended_at < self.idle and len(opened) <= keep:
+                break
+            spans.extend(self.close(trace_id))
         return spans
 
     def close_all(self) -> list[ReadableSpan]:
