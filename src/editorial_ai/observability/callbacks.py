@@ -369,21 +369,15 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
             if not usage or type(usage) is not dict:
                 _record(pending, response, run_id, None)
                 return
-            prompt = usage.get("input_tokens")
-            completion = usage.get("output_tokens")
-            total = usage.get("total_tokens")
-            if not (
-                type(prompt) is int
-                and type(completion) is int
-                and type(total) is int
-                and prompt >= 0
-                and completion >= 0
-                and total >= 0
-                and prompt + completion <= MAX_COUNT
-                and total <= MAX_COUNT
-            ):
+            clean = _clean(
+                usage.get("input_tokens"),
+                usage.get("output_tokens"),
+                usage.get("total_tokens"),
+            )
+            if clean is None:
                 _record(pending, response, run_id, None)
                 return
+            prompt, completion, total = clean
             inputs = usage.get("input_token_details")
             outputs = usage.get("output_token_details")
             model = _model_from(getattr(message, "response_metadata", None))
@@ -446,6 +440,24 @@ class TokenUsageCallbackHandler(BaseCallbackHandler):
             )
 
 
+def _clean(prompt: Any, completion: Any, total: Any) -> tuple[int, int, int] | None:
+    """The counts, if they are ints a record can hold as they are (as every
+    provider reports them: the ``TokenUsage`` then needs no validation);
+    else ``None``."""
+    if (
+        type(prompt) is int
+        and type(completion) is int
+        and type(total) is int
+        and prompt >= 0
+        and completion >= 0
+        and total >= 0
+        and prompt + completion <= MAX_COUNT
+        and total <= MAX_COUNT
+    ):
+        return prompt, completion, total
+    return None
+
+
 def _record(
     pending: _Pending,
     response: LLMResult | None,
@@ -471,17 +483,10 @@ def _record(
         details = None
     else:
         prompt, completion, total, details = counts
-    if (
-        type(prompt) is int
-        and type(completion) is int
-        and type(total) is int
-        and prompt >= 0
-        and completion >= 0
-        and total >= 0
-        and prompt + completion <= MAX_COUNT
-        and total <= MAX_COUNT
-    ):
+    clean = _clean(prompt, completion, total)
+    if clean is not None:
         # Clean counts, as every provider reports them: skip validation.
+        prompt, completion, total = clean
         usage = build_call_usage(
             prompt,
             completion,
