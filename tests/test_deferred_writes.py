@@ -445,6 +445,23 @@ if __name__ == "__main__":
 )
 
 
+def _run_script(
+    script: Path, text: str, log_dir: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``text`` as the file ``script`` (a module ``multiprocessing`` can
+    import in its workers) with ``args``, logging to ``log_dir``."""
+    script.write_text(text)
+    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_multiprocessing_workers_write_their_queue_when_they_end(
     log_dir: Path, tmp_path: Path, method: str
@@ -452,17 +469,7 @@ def test_multiprocessing_workers_write_their_queue_when_they_end(
     """Workers of ``multiprocessing`` and ``ProcessPoolExecutor`` end with
     ``os._exit`` (no ``atexit``) under fork and forkserver: their queue must
     still be written when they end normally."""
-    script = tmp_path / "pool_child.py"
-    script.write_text(_POOL_CHILD)
-    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
-    result = subprocess.run(
-        [sys.executable, str(script), method],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run_script(tmp_path / "pool_child.py", _POOL_CHILD, log_dir, method)
     assert result.returncode == 0, result.stderr
     names = [log.node_name for log in read_node_logs("t1")]
     assert len(names) == 21, names
@@ -531,16 +538,8 @@ def test_a_signal_handler_during_a_flush_loses_and_reorders_nothing(
     (every 256th line): a handler that calls ``sys.exit`` there must leave
     every started run to the exit handlers, and one that records a run and
     flushes must not write its newer line before the ones being written."""
-    script = tmp_path / "interrupted_child.py"
-    script.write_text(_INTERRUPTED_CHILD)
-    env = dict(os.environ, EDITORIAL_AI_LOG_DIR=str(log_dir), PYTHONPATH=SRC)
-    result = subprocess.run(
-        [sys.executable, str(script), mode],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = _run_script(
+        tmp_path / "interrupted_child.py", _INTERRUPTED_CHILD, log_dir, mode
     )
     assert result.returncode == 0, result.stderr
     if mode == "exit":
