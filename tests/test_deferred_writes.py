@@ -296,8 +296,6 @@ def test_a_hard_kill_loses_only_the_queued_runs_and_tears_nothing(
     code = (
         _CHILD_GRAPH
         + """
-from editorial_ai.observability.analytics.sources import list_log_files
-from editorial_ai.observability.reader import thread_logs
 from editorial_ai.observability.sinks import flush_sinks
 flush_sinks()
 for i in range(10, 15):

@@ -23,7 +23,7 @@ import stat
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -675,44 +675,6 @@ def thread_logs(
     )
 
 
-def stream_thread_runs(
-    thread_id: str,
-    *,
-    log_dir: str | os.PathLike[str] | None = None,
-    include_io: bool = True,
-    table: PriceTable | None = None,
-    page: int = 500,
-) -> tuple[PipelineRunSummary | None, int, Iterator[NodeRunView]]:
-    """All of a thread's runs, oldest first, read a page at a time.
-
-    Returns the summary and the run count as of now, and an iterator over
-    those runs that reads them one at a time from the descriptor the count
-    was taken on (so a file rotated, deleted or truncated meanwhile yields
-    what it still holds, never a mix): a thread file of any size is served
-    without holding its runs in memory (the index holds three numbers per
-    run). The descriptor is closed when the iterator ends or is dropped.
-
-    Example:
-        >>> summary, count, runs = stream_thread_runs("nope", log_dir="/tmp/x")
-        >>> summary, count, list(runs)
-        (None, 0, [])
-    """
-    del page  # runs are read one at a time, from one descriptor
-    table = load_price_table() if table is None else table
-    pinned = pin_thread(thread_id, log_dir, table)
-    if pinned is None:
-        return None, 0, iter(())
-
-    def runs() -> Iterator[NodeRunView]:
-        with pinned:
-            for i in pinned.order:
-                record = pinned.record(i, include_io)
-                if record is not None:
-                    yield _view(i, record, table)
-
-    return pinned.summary, pinned.count, runs()
-
-
 def thread_summary(
     thread_id: str,
     *,
@@ -876,7 +838,6 @@ __all__ = [
     "ThreadList",
     "ThreadLogs",
     "pin_thread",
-    "stream_thread_runs",
     "thread_index",
     "thread_logs",
     "thread_run",
