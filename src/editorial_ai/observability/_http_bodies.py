@@ -39,7 +39,7 @@ from starlette.responses import Response, StreamingResponse
 from ._internal import warn_failure
 from .pricing import load_price_table
 from .reader import PinnedThread, _view, pin_thread
-from .storage import _SURROGATE
+from .snapshot._text import _SURROGATE
 
 CHUNK_BYTES = 1 << 20
 PAGE_BYTES = 8 << 20

@@ -41,7 +41,8 @@ from .pricing import (
     load_price_table,
     node_run_cost,
 )
-from .storage import _SURROGATE, list_threads, thread_log_path
+from .snapshot._text import _SURROGATE
+from .storage import list_threads, thread_log_path
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 1 << 20

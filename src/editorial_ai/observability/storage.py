@@ -47,10 +47,10 @@ from ._internal import guard, logger, warn_failure, warn_os_error
 from ._line import encode_fields_line, encode_record_line
 from ._writer import append_line
 from .models import NodeRunLog, build_node_run_log
+from .snapshot._text import _SURROGATE
 
 SUFFIX = ".jsonl"
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,200}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_STEM = 200
 _HASHED_PREFIX = 120
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -178,13 +178,19 @@ def encode_line(log: NodeRunLog) -> bytes:
     try:
         return log.__pydantic_serializer__.to_json(log) + b"\n"
     except (PydanticSerializationError, ValueError, RecursionError):
-        warn_failure(
-            "encode",
-            "a node run of thread %r held values JSON cannot hold; "
-            "they were replaced (lone surrogates, cycles, unknown objects); "
-            "the pipeline is unaffected",
-            log.thread_id,
-        )
+        return _replaced_line(log)
+
+
+def _replaced_line(log: NodeRunLog) -> bytes:
+    """The line of a record that JSON cannot hold as it is, with what it
+    cannot hold replaced (see :func:`encode_line`), and one warning."""
+    warn_failure(
+        "encode",
+        "a node run of thread %r held values JSON cannot hold; "
+        "they were replaced (lone surrogates, cycles, unknown objects); "
+        "the pipeline is unaffected",
+        log.thread_id,
+    )
     data = _clean(log.model_dump(mode="python", round_trip=True), set())
     return to_json(data, inf_nan_mode="null", fallback=_safe_repr) + b"\n"
 
@@ -222,17 +228,20 @@ def _append(thread_id: str, fields: dict[str, Any] | None, log: Any) -> None:
             # working directory of this write, and cached by the result.
             directory = os.path.join(os.getcwd(), directory)
         path = _paths.get((directory, thread_id)) or _file_path(directory, thread_id)
-        line = None
-        try:  # the fast encoding, else the careful one (which warns)
+        try:  # the fast encoding; what it cannot take, the model's
             line = (
                 encode_record_line(log)
                 if fields is None
                 else encode_fields_line(fields)
             )
+            if line is None:  # a call of another class: the model encodes it
+                line = encode_line(
+                    log if fields is None else build_node_run_log(fields)
+                )
         except (PydanticSerializationError, ValueError, RecursionError):
-            pass
-        if line is None:
-            line = encode_line(log if fields is None else build_node_run_log(fields))
+            # JSON cannot hold a value as it is (the model would fail alike):
+            # replace it, without serializing the record once more first.
+            line = _replaced_line(log if fields is None else build_node_run_log(fields))
         delay = (
             0
             if _environ is not None and _environ.get(_DELAY_KEY) is None
