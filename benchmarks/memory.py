@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from editorial_ai.observability import NodeRunLog, TokenUsage
-from editorial_ai.observability.storage import encode_line, thread_log_path
+from workloads import synthetic_line
+
+from editorial_ai.observability.storage import thread_log_path
 
 THREAD = "big-thread"
 
@@ -31,29 +31,11 @@ def write_thread(gigabytes: float) -> tuple[Path, int]:
     path = thread_log_path(THREAD)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "b" * 100_000
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     target = int(gigabytes * 1e9)
     written = runs = 0
     with open(path, "wb") as handle:
         while written < target:
-            began = start + timedelta(milliseconds=runs)
-            line = encode_line(
-                NodeRunLog(
-                    thread_id=THREAD,
-                    node_name="node%d" % (runs % 9),
-                    status="success",
-                    started_at=began,
-                    ended_at=began + timedelta(microseconds=700),
-                    token_usage=[
-                        TokenUsage(
-                            prompt_tokens=900, completion_tokens=80, model_name="gpt-4o"
-                        )
-                    ],
-                    input_state={"document": body, "round": runs},
-                    output_state={"summary": "s" * 200},
-                    step=runs,
-                )
-            )
+            line = synthetic_line(THREAD, runs, {"document": body, "round": runs})
             handle.write(line)
             written += len(line)
             runs += 1

@@ -30,11 +30,9 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from editorial_ai.observability import NodeRunLog, TokenUsage
-from editorial_ai.observability.storage import encode_line
+from workloads import synthetic_line
 
 HERE = Path(__file__).resolve().parents[1] / "src"
 
@@ -78,28 +76,10 @@ def make_state(shape: str, state_bytes: int, run: int) -> dict[str, object]:
 def write_thread(
     path: Path, thread_id: str, runs: int, state_bytes: int, shape: str
 ) -> int:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     written = 0
     with open(path, "wb") as handle:
         for run in range(runs):
-            began = start + timedelta(milliseconds=run)
-            line = encode_line(
-                NodeRunLog(
-                    thread_id=thread_id,
-                    node_name="node%d" % (run % 9),
-                    status="success",
-                    started_at=began,
-                    ended_at=began + timedelta(microseconds=700),
-                    token_usage=[
-                        TokenUsage(
-                            prompt_tokens=900, completion_tokens=80, model_name="gpt-4o"
-                        )
-                    ],
-                    input_state=make_state(shape, state_bytes, run),
-                    output_state={"summary": "s" * 200},
-                    step=run,
-                )
-            )
+            line = synthetic_line(thread_id, run, make_state(shape, state_bytes, run))
             handle.write(line)
             written += len(line)
     return written

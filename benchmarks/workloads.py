@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
@@ -22,7 +22,13 @@ from langchain_core.messages import AIMessage
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
-from editorial_ai.observability import TokenUsageCallbackHandler, node_wrapper
+from editorial_ai.observability import (
+    NodeRunLog,
+    TokenUsage,
+    TokenUsageCallbackHandler,
+    node_wrapper,
+)
+from editorial_ai.observability.storage import encode_line
 
 Wrap = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -244,3 +250,25 @@ def handler_config(thread_id: str, with_handler: bool) -> dict[str, Any]:
     if with_handler:
         config["callbacks"] = [TokenUsageCallbackHandler()]
     return config
+
+
+def synthetic_line(thread_id: str, run: int, input_state: dict[str, Any]) -> bytes:
+    """The line of the ``run``-th run of a synthetic thread (9 nodes in turn,
+    one 980-token call each, 0.7 ms apart): the big thread files the memory
+    benchmarks read."""
+    began = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=run)
+    return encode_line(
+        NodeRunLog(
+            thread_id=thread_id,
+            node_name="node%d" % (run % 9),
+            status="success",
+            started_at=began,
+            ended_at=began + timedelta(microseconds=700),
+            token_usage=[
+                TokenUsage(prompt_tokens=900, completion_tokens=80, model_name="gpt-4o")
+            ],
+            input_state=input_state,
+            output_state={"summary": "s" * 200},
+            step=run,
+        )
+    )
